@@ -1,0 +1,1084 @@
+/*
+** cbor_spans.c — the CBOR span payload of the cbor and cbor_zstd codecs
+** (cbor_spans.h).  docs/format.md, section "cbor", is the specification;
+** this comment is the summary a reader of the code needs.
+**
+**   payload   = tag 256 (stringref namespace) [resources, scopes, spans]
+**   resources = [resource...]   resource = {1 attrs, 2 dropped, 3 schema_url}
+**   scopes    = [scope...]      scope = {1 name, 2 version, 3 attrs,
+**                                        4 dropped, 5 schema_url}
+**   spans     = [span...]       exactly the block's span count
+**   span      = {1 trace_id, 2 span_id, 3 parent_span_id, 4 trace_state,
+**                5 flags, 6 name, 7 kind, 8 start_ns, 9 duration,
+**                10 status_code, 11 status_message, 12 attrs,
+**                13 dropped attrs, 14 events, 15 dropped events,
+**                16 links, 17 dropped links, 18 resource, 19 scope}
+**   event     = {1 time - start, 2 name, 3 attrs, 4 dropped}
+**   link      = {1 trace_id, 2 span_id, 3 trace_state, 4 flags, 5 attrs,
+**                6 dropped}
+**   attrs     = a map of text keys to values, in span order, duplicate
+**               keys kept; a kvlist value is the same kind of map
+**   value     = text | bytes | int | float32/64 | true/false | null
+**               (OTLP empty value) | [value...] | {text: value...}
+**
+** Maps have small unsigned keys in increasing order (the decoder rejects
+** anything else) and leave out every field that is zero or empty;
+** trace_id, span_id and start_ns are always written.  Ids are byte strings
+** of exactly 16 and 8 bytes.  Durations and event offsets are signed:
+** end_ns = start_ns + duration modulo 2^64, so every pair of times
+** round-trips.  Resource and scope indexes count from 0 into the tables.
+**
+** Strings: every text and byte string (ids included) is numbered in the
+** order written when it is at least as long as stringref requires for the
+** next number (3 bytes for numbers 0-23, 4 up to 255, 5 up to 65535, 7
+** up to 2^32-1, 11 after that); a string already numbered is written as
+** tag 25 (its number).  So a block names a trace id, a parent span id, a
+** service or an attribute key once, and the decoder interns each distinct
+** string once per block however often spans use it.
+**
+** Resources and scopes are deduplicated by content, not by pointer, so
+** blocks merged from decoded blocks stay as compact as fresh ones.
+*/
+#include "cbor_spans.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { M_UINT, M_NEG, M_BYTES, M_TEXT, M_ARRAY, M_MAP, M_TAG, M_SIMPLE };
+
+#define TAG_NAMESPACE 256u
+#define TAG_STRINGREF 25u
+
+enum {
+  K_TRACE_ID = 1, K_SPAN_ID, K_PARENT, K_TRACE_STATE, K_FLAGS, K_NAME, K_KIND,
+  K_START, K_DURATION, K_STATUS_CODE, K_STATUS_MSG, K_ATTRS, K_DROPPED_ATTRS,
+  K_EVENTS, K_DROPPED_EVENTS, K_LINKS, K_DROPPED_LINKS, K_RESOURCE, K_SCOPE
+};
+enum { EV_TIME = 1, EV_NAME, EV_ATTRS, EV_DROPPED };
+enum { LK_TRACE_ID = 1, LK_SPAN_ID, LK_TRACE_STATE, LK_FLAGS, LK_ATTRS, LK_DROPPED };
+enum { R_ATTRS = 1, R_DROPPED, R_SCHEMA };
+enum { S_NAME = 1, S_VERSION, S_ATTRS, S_DROPPED, S_SCHEMA };
+
+/* The shortest string stringref numbers when `count` strings are numbered:
+** a reference to it is never longer than the string itself. */
+static uint64_t min_ref_len(uint64_t count) {
+  return count < 24 ? 3 : count < 256 ? 4 : count < 65536 ? 5 : count < 4294967296u ? 7 : 11;
+}
+
+static uint64_t mix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  return k;
+}
+
+/* ---- scratch hash tables ------------------------------------------------- */
+
+/* Slots are live when their gen equals the table's, so clearing a table
+** between blocks is one increment, not a memset. */
+typedef struct slot64 {
+  uint64_t key;
+  uint32_t gen, val;
+} slot64;
+
+typedef struct map64 {
+  slot64 *s;
+  uint32_t cap, n, gen;
+} map64;
+
+typedef struct str_slot {
+  const char *p;
+  uint64_t hash;
+  uint32_t len, gen, idx;
+  uint8_t major;
+} str_slot;
+
+/* A distinct resource or scope of the block being encoded: its plain
+** encoding (for comparison by content) lives in tl_cbor.plain. */
+typedef struct obj {
+  const void *ptr;
+  size_t off, len;
+  uint32_t kidx; /* index in its table (resources or scopes) */
+  uint8_t kind;
+} obj;
+
+/* An entry of the decoder's string table. */
+typedef struct dent {
+  const uint8_t *p;
+  uint32_t len;
+  uint8_t major;
+  uint8_t have; /* s holds the interned text or the arena copy of the bytes */
+  tl_str s;
+} dent;
+
+struct tl_cbor {
+  /* encoder */
+  str_slot *strs;
+  uint32_t strs_cap, strs_n, strs_gen;
+  map64 by_ptr, by_content;
+  obj *objs;
+  uint32_t n_objs, cap_objs;
+  tl_buf plain;
+  uint32_t *span_objs; /* resource and scope index of each span */
+  size_t cap_span_objs;
+  /* decoder */
+  dent *tab;
+  uint32_t cap_tab;
+  const tl_resource **res;
+  const tl_scope **scopes;
+  uint32_t cap_res, cap_scopes;
+};
+
+tl_cbor *tl_cbor_new(void) {
+  tl_cbor *c = calloc(1, sizeof *c);
+  if (c) tl_buf_init(&c->plain);
+  return c;
+}
+
+void tl_cbor_free(tl_cbor *c) {
+  if (!c) return;
+  free(c->strs);
+  free(c->by_ptr.s);
+  free(c->by_content.s);
+  free(c->objs);
+  tl_buf_free(&c->plain);
+  free(c->span_objs);
+  free(c->tab);
+  free(c->res);
+  free(c->scopes);
+  free(c);
+}
+
+/* p (an array of *cap items of size sz) grown to hold at least `need`;
+** NULL when out of memory (p is then left as it was). */
+static void *grow(void *p, uint32_t *cap, size_t need, size_t sz) {
+  if (p && need <= *cap) return p;
+  size_t n = *cap ? *cap : 64;
+  while (n < need) n *= 2;
+  if (n > UINT32_MAX || n > SIZE_MAX / sz) return NULL;
+  void *q = realloc(p, n * sz);
+  if (q) *cap = (uint32_t)n;
+  return q;
+}
+
+static void map64_clear(map64 *m) {
+  m->n = 0;
+  if (++m->gen == 0) {
+    if (m->s) memset(m->s, 0, (size_t)m->cap * sizeof *m->s);
+    m->gen = 1;
+  }
+}
+
+/* Makes room for one more entry (at most half full). */
+static int map64_reserve(map64 *m) {
+  if ((size_t)(m->n + 1) * 2 <= m->cap) return TL_OK;
+  uint32_t cap = m->cap ? m->cap * 2 : 256;
+  slot64 *s = calloc(cap, sizeof *s);
+  if (!s) return TL_ENOMEM;
+  for (uint32_t i = 0; i < m->cap; i++) {
+    if (m->s[i].gen != m->gen) continue;
+    uint32_t j = (uint32_t)mix64(m->s[i].key) & (cap - 1);
+    while (s[j].gen == m->gen) j = (j + 1) & (cap - 1);
+    s[j] = m->s[i];
+  }
+  free(m->s);
+  m->s = s;
+  m->cap = cap;
+  return TL_OK;
+}
+
+/* The live slot with this key that same() accepts (same == NULL: any), or
+** the free slot where such an entry goes.  The table has a free slot. */
+static slot64 *map64_find(map64 *m, uint64_t key, int (*same)(const tl_cbor *, uint32_t, size_t, size_t),
+                          const tl_cbor *c, size_t off, size_t len) {
+  uint32_t j = (uint32_t)mix64(key) & (m->cap - 1);
+  for (;; j = (j + 1) & (m->cap - 1)) {
+    slot64 *s = &m->s[j];
+    if (s->gen != m->gen) return s;
+    if (s->key == key && (!same || same(c, s->val, off, len))) return s;
+  }
+}
+
+static void map64_put(map64 *m, slot64 *s, uint64_t key, uint32_t val) {
+  s->key = key;
+  s->gen = m->gen;
+  s->val = val;
+  m->n++;
+}
+
+static int strs_reserve(tl_cbor *c) {
+  if ((size_t)(c->strs_n + 1) * 2 <= c->strs_cap) return TL_OK;
+  uint32_t cap = c->strs_cap ? c->strs_cap * 2 : 1024;
+  str_slot *s = calloc(cap, sizeof *s);
+  if (!s) return TL_ENOMEM;
+  for (uint32_t i = 0; i < c->strs_cap; i++) {
+    if (c->strs[i].gen != c->strs_gen) continue;
+    uint32_t j = (uint32_t)c->strs[i].hash & (cap - 1);
+    while (s[j].gen == c->strs_gen) j = (j + 1) & (cap - 1);
+    s[j] = c->strs[i];
+  }
+  free(c->strs);
+  c->strs = s;
+  c->strs_cap = cap;
+  return TL_OK;
+}
+
+/* ---- encoder ------------------------------------------------------------- */
+
+typedef struct enc {
+  tl_cbor *c;
+  tl_buf *out;
+  uint64_t nstr; /* strings numbered so far */
+  int refs;      /* 0 while writing the plain form of a resource or scope */
+  int rc;        /* first error other than out->oom */
+  int bad_type;  /* the value type behind rc == TL_EMISUSE */
+} enc;
+
+/* An initial byte followed by the k low bytes of v, big-endian. */
+static void put_be(enc *x, uint8_t ib, uint64_t v, unsigned k) {
+  tl_buf *o = x->out;
+  if (o->cap - o->n < 10 && tl_buf_reserve(o, 9)) return;
+  uint8_t *d = (uint8_t *)o->p + o->n;
+  d[0] = ib;
+  for (unsigned i = 0; i < k; i++) d[1 + i] = (uint8_t)(v >> (8 * (k - 1 - i)));
+  o->n += 1 + k;
+}
+
+static void put_head(enc *x, unsigned major, uint64_t v) {
+  uint8_t m = (uint8_t)(major << 5);
+  if (v < 24) put_be(x, (uint8_t)(m | v), 0, 0);
+  else if (v <= 0xff) put_be(x, m | 24, v, 1);
+  else if (v <= 0xffff) put_be(x, m | 25, v, 2);
+  else if (v <= 0xffffffffu) put_be(x, m | 26, v, 4);
+  else put_be(x, m | 27, v, 8);
+}
+
+static void put_int(enc *x, int64_t v) {
+  /* CBOR's negative integers hold -1 - v, which is ~v in two's complement. */
+  if (v >= 0) put_head(x, M_UINT, (uint64_t)v);
+  else put_head(x, M_NEG, ~(uint64_t)v);
+}
+
+static void put_str(enc *x, unsigned major, const void *p, uint32_t len) {
+  if (x->refs && len >= 3) {
+    tl_cbor *c = x->c;
+    if (strs_reserve(c)) {
+      x->rc = TL_ENOMEM;
+      return;
+    }
+    uint64_t h = tl_hash(p, len) ^ major;
+    uint32_t j = (uint32_t)h & (c->strs_cap - 1);
+    str_slot *s;
+    for (;; j = (j + 1) & (c->strs_cap - 1)) {
+      s = &c->strs[j];
+      if (s->gen != c->strs_gen) break;
+      if (s->hash == h && s->len == len && s->major == major && memcmp(s->p, p, len) == 0) {
+        put_head(x, M_TAG, TAG_STRINGREF);
+        put_head(x, M_UINT, s->idx);
+        return;
+      }
+    }
+    if (len >= min_ref_len(x->nstr)) {
+      s->p = p;
+      s->hash = h;
+      s->len = len;
+      s->gen = c->strs_gen;
+      s->idx = (uint32_t)x->nstr++;
+      s->major = (uint8_t)major;
+      c->strs_n++;
+    }
+  }
+  put_head(x, major, len);
+  tl_buf_append(x->out, p, len);
+}
+
+static void put_double(enc *x, double d) {
+  /* float32 when it holds d exactly; NaN always as float64 to keep its bits. */
+  if (!isnan(d) && (isinf(d) || fabs(d) <= FLT_MAX) && (double)(float)d == d) {
+    float f = (float)d;
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    put_be(x, 0xfa, bits, 4);
+  } else {
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    put_be(x, 0xfb, bits, 8);
+  }
+}
+
+static void put_attrs(enc *x, const tl_kv *items, uint32_t n, int depth);
+
+static void put_value(enc *x, const tl_value *v, int depth) {
+  if (depth > TL_MAX_DEPTH) {
+    if (!x->rc) x->rc = TL_ERANGE;
+    return;
+  }
+  switch (v->type) {
+    case TL_V_EMPTY: tl_buf_putc(x->out, (char)0xf6); break;
+    case TL_V_STRING: put_str(x, M_TEXT, v->u.s.ptr, v->u.s.len); break;
+    case TL_V_BYTES: put_str(x, M_BYTES, v->u.s.ptr, v->u.s.len); break;
+    case TL_V_BOOL: tl_buf_putc(x->out, (char)(v->u.b ? 0xf5 : 0xf4)); break;
+    case TL_V_INT: put_int(x, v->u.i); break;
+    case TL_V_DOUBLE: put_double(x, v->u.d); break;
+    case TL_V_ARRAY:
+      put_head(x, M_ARRAY, v->u.arr.n);
+      for (uint32_t i = 0; i < v->u.arr.n; i++) put_value(x, &v->u.arr.items[i], depth + 1);
+      break;
+    case TL_V_KVLIST: put_attrs(x, v->u.kv.items, v->u.kv.n, depth + 1); break;
+    default:
+      if (!x->rc) {
+        x->rc = TL_EMISUSE;
+        x->bad_type = v->type;
+      }
+  }
+}
+
+static void put_attrs(enc *x, const tl_kv *items, uint32_t n, int depth) {
+  put_head(x, M_MAP, n);
+  for (uint32_t i = 0; i < n; i++) {
+    put_str(x, M_TEXT, items[i].key.ptr, items[i].key.len);
+    put_value(x, &items[i].value, depth);
+  }
+}
+
+/* Every map of the format has fewer than 24 keys, so its head is one byte,
+** written first and patched with the count once the fields are out. */
+typedef struct map_w {
+  size_t at;
+  unsigned n;
+} map_w;
+
+static map_w map_begin(enc *x) {
+  map_w m = {x->out->n, 0};
+  tl_buf_putc(x->out, (char)0xa0);
+  return m;
+}
+
+static void map_key(enc *x, map_w *m, unsigned key) {
+  put_head(x, M_UINT, key);
+  m->n++;
+}
+
+static void map_end(enc *x, const map_w *m) {
+  if (m->at < x->out->n) x->out->p[m->at] = (char)(0xa0 | m->n);
+}
+
+static void field_str(enc *x, map_w *m, unsigned key, tl_str s) {
+  if (!s.len) return;
+  map_key(x, m, key);
+  put_str(x, M_TEXT, s.ptr, s.len);
+}
+
+static void field_uint(enc *x, map_w *m, unsigned key, uint64_t v) {
+  if (!v) return;
+  map_key(x, m, key);
+  put_head(x, M_UINT, v);
+}
+
+static void field_int(enc *x, map_w *m, unsigned key, int64_t v) {
+  if (!v) return;
+  map_key(x, m, key);
+  put_int(x, v);
+}
+
+static void field_attrs(enc *x, map_w *m, unsigned key, unsigned dropped_key,
+                        const tl_attrs *a) {
+  if (a->n) {
+    map_key(x, m, key);
+    put_attrs(x, a->items, a->n, 0);
+  }
+  field_uint(x, m, dropped_key, a->dropped);
+}
+
+static void field_id(enc *x, map_w *m, unsigned key, const uint8_t *id, uint32_t len) {
+  map_key(x, m, key);
+  put_str(x, M_BYTES, id, len);
+}
+
+static void put_resource(enc *x, const tl_resource *r) {
+  map_w m = map_begin(x);
+  field_attrs(x, &m, R_ATTRS, R_DROPPED, &r->attrs);
+  field_str(x, &m, R_SCHEMA, r->schema_url);
+  map_end(x, &m);
+}
+
+static void put_scope(enc *x, const tl_scope *s) {
+  map_w m = map_begin(x);
+  field_str(x, &m, S_NAME, s->name);
+  field_str(x, &m, S_VERSION, s->version);
+  field_attrs(x, &m, S_ATTRS, S_DROPPED, &s->attrs);
+  field_str(x, &m, S_SCHEMA, s->schema_url);
+  map_end(x, &m);
+}
+
+static void put_span(enc *x, const tl_span *s, uint32_t res, uint32_t scope) {
+  map_w m = map_begin(x);
+  field_id(x, &m, K_TRACE_ID, s->trace_id, 16);
+  field_id(x, &m, K_SPAN_ID, s->span_id, 8);
+  if (!tl_span_is_root(s)) field_id(x, &m, K_PARENT, s->parent_span_id, 8);
+  field_str(x, &m, K_TRACE_STATE, s->trace_state);
+  field_uint(x, &m, K_FLAGS, s->flags);
+  field_str(x, &m, K_NAME, s->name);
+  field_uint(x, &m, K_KIND, s->kind);
+  map_key(x, &m, K_START);
+  put_head(x, M_UINT, s->start_ns);
+  field_int(x, &m, K_DURATION, (int64_t)(s->end_ns - s->start_ns));
+  field_uint(x, &m, K_STATUS_CODE, s->status_code);
+  field_str(x, &m, K_STATUS_MSG, s->status_message);
+  field_attrs(x, &m, K_ATTRS, K_DROPPED_ATTRS, &s->attrs);
+  if (s->n_events) {
+    map_key(x, &m, K_EVENTS);
+    put_head(x, M_ARRAY, s->n_events);
+    for (uint32_t i = 0; i < s->n_events; i++) {
+      const tl_event *ev = &s->events[i];
+      map_w em = map_begin(x);
+      field_int(x, &em, EV_TIME, (int64_t)(ev->time_ns - s->start_ns));
+      field_str(x, &em, EV_NAME, ev->name);
+      field_attrs(x, &em, EV_ATTRS, EV_DROPPED, &ev->attrs);
+      map_end(x, &em);
+    }
+  }
+  field_uint(x, &m, K_DROPPED_EVENTS, s->dropped_events);
+  if (s->n_links) {
+    map_key(x, &m, K_LINKS);
+    put_head(x, M_ARRAY, s->n_links);
+    for (uint32_t i = 0; i < s->n_links; i++) {
+      const tl_link *ln = &s->links[i];
+      map_w lm = map_begin(x);
+      field_id(x, &lm, LK_TRACE_ID, ln->trace_id, 16);
+      field_id(x, &lm, LK_SPAN_ID, ln->span_id, 8);
+      field_str(x, &lm, LK_TRACE_STATE, ln->trace_state);
+      field_uint(x, &lm, LK_FLAGS, ln->flags);
+      field_attrs(x, &lm, LK_ATTRS, LK_DROPPED, &ln->attrs);
+      map_end(x, &lm);
+    }
+  }
+  field_uint(x, &m, K_DROPPED_LINKS, s->dropped_links);
+  field_uint(x, &m, K_RESOURCE, res);
+  field_uint(x, &m, K_SCOPE, scope);
+  map_end(x, &m);
+}
+
+enum { OBJ_RESOURCE = 'r', OBJ_SCOPE = 's' };
+
+static int same_plain(const tl_cbor *c, uint32_t oi, size_t off, size_t len) {
+  const obj *o = &c->objs[oi];
+  return o->len == len && memcmp(c->plain.p + o->off, c->plain.p + off, len) == 0;
+}
+
+/* The index in its table of a resource or scope, numbering it on first
+** sight; equal content gets one index whatever its address. */
+static int obj_index(enc *x, const void *ptr, uint8_t kind, uint32_t *counts,
+                     uint32_t *out) {
+  tl_cbor *c = x->c;
+  if (map64_reserve(&c->by_ptr) || map64_reserve(&c->by_content)) return TL_ENOMEM;
+  slot64 *ps = map64_find(&c->by_ptr, (uintptr_t)ptr, NULL, c, 0, 0);
+  if (ps->gen == c->by_ptr.gen) {
+    *out = c->objs[ps->val].kidx;
+    return TL_OK;
+  }
+  /* The plain form: the kind, then the map without string references. */
+  enc plain = {c, &c->plain, 0, 0, 0, 0};
+  size_t off = c->plain.n;
+  tl_buf_putc(&c->plain, (char)kind);
+  if (kind == OBJ_RESOURCE) put_resource(&plain, ptr);
+  else put_scope(&plain, ptr);
+  if (plain.rc) {
+    x->rc = plain.rc;
+    x->bad_type = plain.bad_type;
+    return plain.rc;
+  }
+  if (c->plain.oom) return TL_ENOMEM;
+  size_t len = c->plain.n - off;
+  uint64_t h = tl_hash(c->plain.p + off, len);
+  slot64 *cs = map64_find(&c->by_content, h, same_plain, c, off, len);
+  uint32_t oi;
+  if (cs->gen == c->by_content.gen) {
+    oi = cs->val;
+    c->plain.n = off;
+  } else {
+    obj *objs = grow(c->objs, &c->cap_objs, (size_t)c->n_objs + 1, sizeof *objs);
+    if (!objs) return TL_ENOMEM;
+    c->objs = objs;
+    oi = c->n_objs++;
+    obj *o = &c->objs[oi];
+    o->ptr = ptr;
+    o->off = off;
+    o->len = len;
+    o->kind = kind;
+    o->kidx = counts[kind == OBJ_SCOPE]++;
+    map64_put(&c->by_content, cs, h, oi);
+  }
+  map64_put(&c->by_ptr, ps, (uintptr_t)ptr, oi);
+  *out = c->objs[oi].kidx;
+  return TL_OK;
+}
+
+/* Pass 1: the resource and scope index of every span. */
+static int index_objects(enc *x, tl_span *const *spans, size_t n, uint32_t *counts) {
+  tl_cbor *c = x->c;
+  if (n > SIZE_MAX / 8) return TL_ENOMEM;
+  if (2 * n > c->cap_span_objs) {
+    uint32_t *p = realloc(c->span_objs, 2 * n * sizeof *p);
+    if (!p) return TL_ENOMEM;
+    c->span_objs = p;
+    c->cap_span_objs = 2 * n;
+  }
+  const tl_resource *last_r = NULL;
+  const tl_scope *last_s = NULL;
+  uint32_t ri = 0, si = 0;
+  for (size_t i = 0; i < n; i++) {
+    const tl_span *s = spans[i];
+    int rc = TL_OK;
+    if (s->resource != last_r) rc = obj_index(x, last_r = s->resource, OBJ_RESOURCE, counts, &ri);
+    if (!rc && s->scope != last_s) rc = obj_index(x, last_s = s->scope, OBJ_SCOPE, counts, &si);
+    if (rc) return rc;
+    c->span_objs[2 * i] = ri;
+    c->span_objs[2 * i + 1] = si;
+  }
+  return TL_OK;
+}
+
+static void put_table(enc *x, uint8_t kind, uint32_t count) {
+  put_head(x, M_ARRAY, count);
+  for (uint32_t i = 0; i < x->c->n_objs; i++) {
+    const obj *o = &x->c->objs[i];
+    if (o->kind != kind) continue;
+    if (kind == OBJ_RESOURCE) put_resource(x, o->ptr);
+    else put_scope(x, o->ptr);
+  }
+}
+
+int tl_cbor_encode(tl_cbor *c, tl_span *const *spans, size_t n, tl_buf *out, tl_err *e) {
+  size_t start = out->n;
+  enc x = {c, out, 0, 1, 0, 0};
+  uint32_t counts[2] = {0, 0};
+  map64_clear(&c->by_ptr);
+  map64_clear(&c->by_content);
+  c->n_objs = 0;
+  tl_buf_reset(&c->plain);
+  c->strs_n = 0;
+  if (++c->strs_gen == 0) {
+    if (c->strs) memset(c->strs, 0, (size_t)c->strs_cap * sizeof *c->strs);
+    c->strs_gen = 1;
+  }
+  int rc = index_objects(&x, spans, n, counts);
+  if (!rc) {
+    put_head(&x, M_TAG, TAG_NAMESPACE);
+    put_head(&x, M_ARRAY, 3);
+    put_table(&x, OBJ_RESOURCE, counts[0]);
+    put_table(&x, OBJ_SCOPE, counts[1]);
+    put_head(&x, M_ARRAY, n);
+    for (size_t i = 0; i < n && !x.rc; i++)
+      put_span(&x, spans[i], c->span_objs[2 * i], c->span_objs[2 * i + 1]);
+    rc = x.rc ? x.rc : out->oom ? TL_ENOMEM : TL_OK;
+  }
+  if (rc) {
+    out->n = start;
+    if (rc == TL_ERANGE)
+      return tl_err_set(e, rc, "cbor: attribute values nested deeper than %d", TL_MAX_DEPTH);
+    if (rc == TL_EMISUSE)
+      return tl_err_set(e, rc, "cbor: attribute value of unknown type %d", x.bad_type);
+    return tl_err_set(e, rc, "cbor: out of memory encoding %zu spans", n);
+  }
+  return TL_OK;
+}
+
+/* ---- decoder ------------------------------------------------------------- */
+
+typedef struct dec {
+  tl_cbor *c;
+  const uint8_t *p, *end, *base;
+  const uint8_t *item; /* start of the item being read, for messages */
+  tl_batch *b;
+  uint32_t ntab;       /* strings numbered so far */
+  uint32_t nres, nscopes;
+  tl_err *e;
+} dec;
+
+static int fail(dec *d, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int fail(dec *d, int rc, const char *fmt, ...) {
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return tl_err_set(d->e, rc, "cbor payload: %s at byte %zu", what, (size_t)(d->item - d->base));
+}
+
+#define BAD(d, ...) fail(d, TL_EFORMAT, __VA_ARGS__)
+
+static size_t left(const dec *d) { return (size_t)(d->end - d->p); }
+
+/* One item head: the initial byte and its argument. */
+static int head(dec *d, uint8_t *ib, uint64_t *v) {
+  d->item = d->p;
+  if (d->p >= d->end) return BAD(d, "truncated");
+  uint8_t b0 = *d->p++;
+  unsigned ai = b0 & 31;
+  *ib = b0;
+  if (ai < 24) {
+    *v = ai;
+    return TL_OK;
+  }
+  if (ai > 27) return BAD(d, "indefinite length or reserved value 0x%02x", b0);
+  size_t k = (size_t)1 << (ai - 24);
+  if (left(d) < k) return BAD(d, "truncated");
+  uint64_t x = 0;
+  for (size_t i = 0; i < k; i++) x = x << 8 | d->p[i];
+  d->p += k;
+  *v = x;
+  return TL_OK;
+}
+
+static int rd_uint(dec *d, uint64_t *v, const char *what) {
+  uint8_t ib;
+  int rc = head(d, &ib, v);
+  if (!rc && ib >> 5 != M_UINT) rc = BAD(d, "%s is not an unsigned integer", what);
+  return rc;
+}
+
+static int rd_u32(dec *d, uint32_t *v, const char *what) {
+  uint64_t x;
+  int rc = rd_uint(d, &x, what);
+  if (!rc && x > UINT32_MAX) rc = BAD(d, "%s %llu is past 2^32-1", what, (unsigned long long)x);
+  *v = (uint32_t)x;
+  return rc;
+}
+
+static int rd_small(dec *d, uint8_t *v, unsigned max, const char *what) {
+  uint64_t x;
+  int rc = rd_uint(d, &x, what);
+  if (!rc && x > max) rc = BAD(d, "%s %llu is past %u", what, (unsigned long long)x, max);
+  *v = (uint8_t)x;
+  return rc;
+}
+
+static int rd_int(dec *d, int64_t *v, const char *what) {
+  uint8_t ib;
+  uint64_t x;
+  int rc = head(d, &ib, &x);
+  if (rc) return rc;
+  if ((ib >> 5 != M_UINT && ib >> 5 != M_NEG)) return BAD(d, "%s is not an integer", what);
+  if (x > INT64_MAX) return BAD(d, "%s does not fit in 64 bits", what);
+  *v = ib >> 5 == M_UINT ? (int64_t)x : -1 - (int64_t)x;
+  return TL_OK;
+}
+
+/* The count of an array or map whose items take at least `min` bytes each;
+** checked against the bytes left before anything is allocated for it. */
+static int rd_count(dec *d, unsigned major, size_t min, uint32_t *n, const char *what) {
+  uint8_t ib;
+  uint64_t x;
+  int rc = head(d, &ib, &x);
+  if (rc) return rc;
+  if (ib >> 5 != major) return BAD(d, "%s is not a%s", what, major == M_MAP ? " map" : "n array");
+  if (x > left(d) / min) return BAD(d, "%s claims %llu items, more than the bytes left", what,
+                                    (unsigned long long)x);
+  *n = (uint32_t)x;
+  return TL_OK;
+}
+
+static void *alloc_list(dec *d, uint32_t n, size_t size, int *rc) {
+  if ((size_t)n > (size_t)TL_MAX_STRING * 4 / size) {
+    *rc = fail(d, TL_ERANGE, "list of %u items is past the limit", n);
+    return NULL;
+  }
+  void *p = tl_batch_alloc(d->b, (size_t)n * size);
+  if (!p) *rc = tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+  return p;
+}
+
+/* A text or byte string, literal (numbered when long enough) or a string
+** reference.  *ent is its string-table entry, NULL for a literal too short
+** to be numbered; it is valid until the next string is read. */
+static int rd_str(dec *d, uint8_t *major, const uint8_t **p, uint32_t *len, dent **ent,
+                  const char *what) {
+  uint8_t ib;
+  uint64_t v;
+  int rc = head(d, &ib, &v);
+  if (rc) return rc;
+  unsigned m = ib >> 5;
+  if (m == M_TAG) {
+    const uint8_t *tag = d->item;
+    if (v != TAG_STRINGREF) return BAD(d, "unexpected tag %llu for %s", (unsigned long long)v, what);
+    if ((rc = rd_uint(d, &v, "string reference"))) return rc;
+    d->item = tag; /* messages about a reference point at its tag */
+    if (v >= d->ntab)
+      return BAD(d, "string reference %llu past the %u strings numbered", (unsigned long long)v,
+                 d->ntab);
+    dent *t = &d->c->tab[v];
+    *major = t->major;
+    *p = t->p;
+    *len = t->len;
+    *ent = t;
+    return TL_OK;
+  }
+  if (m != M_BYTES && m != M_TEXT) return BAD(d, "%s is not a string", what);
+  if (v > left(d))
+    return BAD(d, "%s runs past the end (%llu bytes)", what, (unsigned long long)v);
+  if (v > TL_MAX_STRING)
+    return fail(d, TL_ERANGE, "%s is past the size limit (%llu bytes)", what, (unsigned long long)v);
+  *major = (uint8_t)m;
+  *p = d->p;
+  *len = (uint32_t)v;
+  *ent = NULL;
+  d->p += v;
+  if (v >= min_ref_len(d->ntab)) {
+    dent *tab = grow(d->c->tab, &d->c->cap_tab, (size_t)d->ntab + 1, sizeof *tab);
+    if (!tab) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+    d->c->tab = tab;
+    dent *t = &tab[d->ntab++];
+    t->p = *p;
+    t->len = *len;
+    t->major = *major;
+    t->have = 0;
+    *ent = t;
+  }
+  return TL_OK;
+}
+
+/* The interned text or the arena copy of the bytes of a string item. */
+static int str_value(dec *d, uint8_t major, const uint8_t *p, uint32_t len, dent *ent,
+                     tl_str *out) {
+  if (ent && ent->have) {
+    *out = ent->s;
+    return TL_OK;
+  }
+  *out = major == M_TEXT ? tl_batch_intern(d->b, (const char *)p, len) : tl_batch_copy(d->b, p, len);
+  if (!out->ptr) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+  if (ent) {
+    ent->s = *out;
+    ent->have = 1;
+  }
+  return TL_OK;
+}
+
+static int rd_text(dec *d, tl_str *out, const char *what) {
+  uint8_t major;
+  const uint8_t *p;
+  uint32_t len;
+  dent *ent;
+  int rc = rd_str(d, &major, &p, &len, &ent, what);
+  if (rc) return rc;
+  if (major != M_TEXT) return BAD(d, "%s is not a text string", what);
+  return str_value(d, major, p, len, ent, out);
+}
+
+static int rd_id(dec *d, uint8_t *out, uint32_t n, const char *what) {
+  uint8_t major;
+  const uint8_t *p;
+  uint32_t len;
+  dent *ent;
+  int rc = rd_str(d, &major, &p, &len, &ent, what);
+  if (rc) return rc;
+  if (major != M_BYTES || len != n) return BAD(d, "%s is not a byte string of %u bytes", what, n);
+  memcpy(out, p, n);
+  return TL_OK;
+}
+
+static int rd_attrs(dec *d, tl_kv **items, uint32_t *n, int depth);
+
+static int rd_value(dec *d, tl_value *v, int depth) {
+  d->item = d->p;
+  if (depth > TL_MAX_DEPTH) return BAD(d, "values nested deeper than %d", TL_MAX_DEPTH);
+  if (d->p >= d->end) return BAD(d, "truncated");
+  uint8_t ib = *d->p, major;
+  int rc;
+  switch (ib >> 5) {
+    case M_UINT:
+    case M_NEG:
+      v->type = TL_V_INT;
+      return rd_int(d, &v->u.i, "int value");
+    case M_BYTES:
+    case M_TEXT:
+    case M_TAG: {
+      const uint8_t *p;
+      uint32_t len;
+      dent *ent;
+      if ((rc = rd_str(d, &major, &p, &len, &ent, "value"))) return rc;
+      v->type = major == M_TEXT ? TL_V_STRING : TL_V_BYTES;
+      return str_value(d, major, p, len, ent, &v->u.s);
+    }
+    case M_ARRAY: {
+      uint32_t n;
+      if ((rc = rd_count(d, M_ARRAY, 1, &n, "array value"))) return rc;
+      v->type = TL_V_ARRAY;
+      v->u.arr.n = n;
+      if (!n) return TL_OK;
+      if (!(v->u.arr.items = alloc_list(d, n, sizeof(tl_value), &rc))) return rc;
+      for (uint32_t i = 0; i < n; i++)
+        if ((rc = rd_value(d, &v->u.arr.items[i], depth + 1))) return rc;
+      return TL_OK;
+    }
+    case M_MAP:
+      v->type = TL_V_KVLIST;
+      return rd_attrs(d, &v->u.kv.items, &v->u.kv.n, depth + 1);
+    default: {
+      uint64_t x;
+      if ((rc = head(d, &ib, &x))) return rc;
+      switch (ib) {
+        case 0xf4:
+        case 0xf5:
+          v->type = TL_V_BOOL;
+          v->u.b = ib == 0xf5;
+          return TL_OK;
+        case 0xf6: v->type = TL_V_EMPTY; return TL_OK;
+        case 0xfa: {
+          uint32_t bits = (uint32_t)x;
+          float f;
+          memcpy(&f, &bits, 4);
+          v->type = TL_V_DOUBLE;
+          v->u.d = f;
+          return TL_OK;
+        }
+        case 0xfb:
+          v->type = TL_V_DOUBLE;
+          memcpy(&v->u.d, &x, 8);
+          return TL_OK;
+        default: return BAD(d, "unsupported value 0x%02x", ib);
+      }
+    }
+  }
+}
+
+static int rd_attrs(dec *d, tl_kv **items, uint32_t *n, int depth) {
+  int rc = rd_count(d, M_MAP, 2, n, "attributes");
+  if (rc || !*n) return rc;
+  if (!(*items = alloc_list(d, *n, sizeof(tl_kv), &rc))) return rc;
+  for (uint32_t i = 0; i < *n; i++) {
+    if ((rc = rd_text(d, &(*items)[i].key, "attribute key"))) return rc;
+    if ((rc = rd_value(d, &(*items)[i].value, depth))) return rc;
+  }
+  return TL_OK;
+}
+
+/* The next key of a map whose keys must increase. */
+static int rd_key(dec *d, uint64_t *prev, uint64_t *key) {
+  int rc = rd_uint(d, key, "map key");
+  if (!rc && *key <= *prev) rc = BAD(d, "map key %llu out of order", (unsigned long long)*key);
+  *prev = *key;
+  return rc;
+}
+
+static int unknown_key(dec *d, const char *what, uint64_t key) {
+  return BAD(d, "unknown %s key %llu", what, (unsigned long long)key);
+}
+
+static int rd_resource(dec *d, const tl_resource **out) {
+  tl_resource r;
+  memset(&r, 0, sizeof r);
+  uint32_t nk;
+  uint64_t prev = 0, key;
+  int rc = rd_count(d, M_MAP, 2, &nk, "resource");
+  for (uint32_t i = 0; !rc && i < nk; i++) {
+    if ((rc = rd_key(d, &prev, &key))) break;
+    switch (key) {
+      case R_ATTRS: rc = rd_attrs(d, &r.attrs.items, &r.attrs.n, 0); break;
+      case R_DROPPED: rc = rd_u32(d, &r.attrs.dropped, "dropped attributes count"); break;
+      case R_SCHEMA: rc = rd_text(d, &r.schema_url, "schema url"); break;
+      default: rc = unknown_key(d, "resource", key);
+    }
+  }
+  if (rc) return rc;
+  if (!r.attrs.n && !r.attrs.dropped && !r.schema_url.len) {
+    *out = tl_batch_empty_resource(d->b);
+    return TL_OK;
+  }
+  tl_resource *copy = tl_batch_alloc(d->b, sizeof *copy);
+  if (!copy) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+  *copy = r;
+  tl_resource_set_service(copy);
+  *out = copy;
+  return TL_OK;
+}
+
+static int rd_scope(dec *d, const tl_scope **out) {
+  tl_scope s;
+  memset(&s, 0, sizeof s);
+  uint32_t nk;
+  uint64_t prev = 0, key;
+  int rc = rd_count(d, M_MAP, 2, &nk, "scope");
+  for (uint32_t i = 0; !rc && i < nk; i++) {
+    if ((rc = rd_key(d, &prev, &key))) break;
+    switch (key) {
+      case S_NAME: rc = rd_text(d, &s.name, "scope name"); break;
+      case S_VERSION: rc = rd_text(d, &s.version, "scope version"); break;
+      case S_ATTRS: rc = rd_attrs(d, &s.attrs.items, &s.attrs.n, 0); break;
+      case S_DROPPED: rc = rd_u32(d, &s.attrs.dropped, "dropped attributes count"); break;
+      case S_SCHEMA: rc = rd_text(d, &s.schema_url, "schema url"); break;
+      default: rc = unknown_key(d, "scope", key);
+    }
+  }
+  if (rc) return rc;
+  if (!s.name.len && !s.version.len && !s.attrs.n && !s.attrs.dropped && !s.schema_url.len) {
+    *out = tl_batch_empty_scope(d->b);
+    return TL_OK;
+  }
+  tl_scope *copy = tl_batch_alloc(d->b, sizeof *copy);
+  if (!copy) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+  *copy = s;
+  *out = copy;
+  return TL_OK;
+}
+
+static int rd_event(dec *d, tl_event *ev, uint64_t start) {
+  uint32_t nk;
+  uint64_t prev = 0, key;
+  int64_t delta = 0;
+  int rc = rd_count(d, M_MAP, 2, &nk, "event");
+  for (uint32_t i = 0; !rc && i < nk; i++) {
+    if ((rc = rd_key(d, &prev, &key))) break;
+    switch (key) {
+      case EV_TIME: rc = rd_int(d, &delta, "event time"); break;
+      case EV_NAME: rc = rd_text(d, &ev->name, "event name"); break;
+      case EV_ATTRS: rc = rd_attrs(d, &ev->attrs.items, &ev->attrs.n, 0); break;
+      case EV_DROPPED: rc = rd_u32(d, &ev->attrs.dropped, "dropped attributes count"); break;
+      default: rc = unknown_key(d, "event", key);
+    }
+  }
+  ev->time_ns = start + (uint64_t)delta;
+  return rc;
+}
+
+static int rd_link(dec *d, tl_link *ln) {
+  uint32_t nk;
+  uint64_t prev = 0, key;
+  int rc = rd_count(d, M_MAP, 2, &nk, "link");
+  for (uint32_t i = 0; !rc && i < nk; i++) {
+    if ((rc = rd_key(d, &prev, &key))) break;
+    switch (key) {
+      case LK_TRACE_ID: rc = rd_id(d, ln->trace_id, 16, "link trace id"); break;
+      case LK_SPAN_ID: rc = rd_id(d, ln->span_id, 8, "link span id"); break;
+      case LK_TRACE_STATE: rc = rd_text(d, &ln->trace_state, "link trace state"); break;
+      case LK_FLAGS: rc = rd_u32(d, &ln->flags, "link flags"); break;
+      case LK_ATTRS: rc = rd_attrs(d, &ln->attrs.items, &ln->attrs.n, 0); break;
+      case LK_DROPPED: rc = rd_u32(d, &ln->attrs.dropped, "dropped attributes count"); break;
+      default: rc = unknown_key(d, "link", key);
+    }
+  }
+  return rc;
+}
+
+static int rd_events(dec *d, tl_span *s) {
+  int rc = rd_count(d, M_ARRAY, 1, &s->n_events, "events");
+  if (rc || !s->n_events) return rc;
+  if (!(s->events = alloc_list(d, s->n_events, sizeof *s->events, &rc))) return rc;
+  for (uint32_t i = 0; !rc && i < s->n_events; i++) rc = rd_event(d, &s->events[i], s->start_ns);
+  return rc;
+}
+
+static int rd_links(dec *d, tl_span *s) {
+  int rc = rd_count(d, M_ARRAY, 1, &s->n_links, "links");
+  if (rc || !s->n_links) return rc;
+  if (!(s->links = alloc_list(d, s->n_links, sizeof *s->links, &rc))) return rc;
+  for (uint32_t i = 0; !rc && i < s->n_links; i++) rc = rd_link(d, &s->links[i]);
+  return rc;
+}
+
+/* A resource or scope index (0 when the span leaves it out), checked once
+** the span is read; errors point at the span. */
+static int rd_index(dec *d, const uint8_t *span, uint32_t count, uint32_t idx, const char *what) {
+  if (idx < count) return TL_OK;
+  d->item = span;
+  return BAD(d, "%s %u past the %u in the table", what, idx, count);
+}
+
+static int rd_span(dec *d, tl_span *s) {
+  const uint8_t *start = d->p;
+  uint32_t nk, res = 0, scope = 0;
+  uint64_t prev = 0, key;
+  int64_t dur = 0;
+  int rc = rd_count(d, M_MAP, 2, &nk, "span");
+  for (uint32_t i = 0; !rc && i < nk; i++) {
+    if ((rc = rd_key(d, &prev, &key))) break;
+    switch (key) {
+      case K_TRACE_ID: rc = rd_id(d, s->trace_id, 16, "trace id"); break;
+      case K_SPAN_ID: rc = rd_id(d, s->span_id, 8, "span id"); break;
+      case K_PARENT: rc = rd_id(d, s->parent_span_id, 8, "parent span id"); break;
+      case K_TRACE_STATE: rc = rd_text(d, &s->trace_state, "trace state"); break;
+      case K_FLAGS: rc = rd_u32(d, &s->flags, "flags"); break;
+      case K_NAME: rc = rd_text(d, &s->name, "name"); break;
+      case K_KIND: rc = rd_small(d, &s->kind, TL_KIND_CONSUMER, "kind"); break;
+      case K_START: rc = rd_uint(d, &s->start_ns, "start time"); break;
+      case K_DURATION: rc = rd_int(d, &dur, "duration"); break;
+      case K_STATUS_CODE: rc = rd_small(d, &s->status_code, TL_STATUS_ERROR, "status code"); break;
+      case K_STATUS_MSG: rc = rd_text(d, &s->status_message, "status message"); break;
+      case K_ATTRS: rc = rd_attrs(d, &s->attrs.items, &s->attrs.n, 0); break;
+      case K_DROPPED_ATTRS: rc = rd_u32(d, &s->attrs.dropped, "dropped attributes count"); break;
+      case K_EVENTS: rc = rd_events(d, s); break;
+      case K_DROPPED_EVENTS: rc = rd_u32(d, &s->dropped_events, "dropped events count"); break;
+      case K_LINKS: rc = rd_links(d, s); break;
+      case K_DROPPED_LINKS: rc = rd_u32(d, &s->dropped_links, "dropped links count"); break;
+      case K_RESOURCE: rc = rd_u32(d, &res, "resource index"); break;
+      case K_SCOPE: rc = rd_u32(d, &scope, "scope index"); break;
+      default: rc = unknown_key(d, "span", key);
+    }
+  }
+  s->end_ns = s->start_ns + (uint64_t)dur;
+  if (!rc) rc = rd_index(d, start, d->nres, res, "resource index");
+  if (!rc) rc = rd_index(d, start, d->nscopes, scope, "scope index");
+  if (!rc) {
+    s->resource = d->c->res[res];
+    s->scope = d->c->scopes[scope];
+  }
+  return rc;
+}
+
+static int decode_payload(dec *d, size_t n) {
+  tl_cbor *c = d->c;
+  uint8_t ib;
+  uint64_t v;
+  uint32_t count;
+  int rc = head(d, &ib, &v);
+  if (rc) return rc;
+  if (ib >> 5 != M_TAG || v != TAG_NAMESPACE) return BAD(d, "no stringref namespace tag");
+  if ((rc = rd_count(d, M_ARRAY, 1, &count, "payload"))) return rc;
+  if (count != 3) return BAD(d, "payload array of %u items, expected 3", count);
+
+  if ((rc = rd_count(d, M_ARRAY, 1, &count, "resource table"))) return rc;
+  const tl_resource **res = grow(c->res, &c->cap_res, count, sizeof *res);
+  if (!res) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+  c->res = res;
+  for (d->nres = 0; d->nres < count; d->nres++)
+    if ((rc = rd_resource(d, &c->res[d->nres]))) return rc;
+
+  if ((rc = rd_count(d, M_ARRAY, 1, &count, "scope table"))) return rc;
+  const tl_scope **scopes = grow(c->scopes, &c->cap_scopes, count, sizeof *scopes);
+  if (!scopes) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+  c->scopes = scopes;
+  for (d->nscopes = 0; d->nscopes < count; d->nscopes++)
+    if ((rc = rd_scope(d, &c->scopes[d->nscopes]))) return rc;
+
+  if ((rc = rd_count(d, M_ARRAY, 1, &count, "span list"))) return rc;
+  if (count != n) return BAD(d, "%u spans, the block says %zu", count, n);
+  for (uint32_t i = 0; i < count; i++) {
+    tl_span *s = tl_batch_add_span(d->b);
+    if (!s) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+    if ((rc = rd_span(d, s))) return rc;
+  }
+  if (d->p != d->end) {
+    d->item = d->p;
+    return BAD(d, "bytes after the last span: %zu", left(d));
+  }
+  return TL_OK;
+}
+
+int tl_cbor_decode(tl_cbor *c, const uint8_t *p, size_t len, size_t n, tl_batch *b,
+                   tl_err *e) {
+  dec d = {c, p, p + len, p, p, b, 0, 0, 0, e};
+  size_t before = tl_batch_count(b);
+  int rc = decode_payload(&d, n);
+  if (rc)
+    while (tl_batch_count(b) > before) tl_batch_pop_span(b);
+  return rc;
+}

@@ -1,0 +1,108 @@
+/*
+** codec.c — the codec registry and the block envelope (codec.h).
+**
+** Every block blob starts with the same few bytes whatever the codec, so
+** that a blob is recognised, refused with a clear message when it belongs
+** to another codec or to a newer version of tracelite, and counted without
+** decoding (tl_block_span_count).  docs/format.md, section "Block
+** envelope", is the byte layout:
+**
+**   "TLB\x01"  codec id (1 byte)  payload version (1 byte)
+**   span count (LEB128, <= TL_BLOCK_MAX_SPANS)  payload...
+**
+** The envelope also holds each codec to its contract: after a successful
+** decode exactly the span count was appended to the batch.
+*/
+#include "codec.h"
+#include "../common/varint.h"
+
+#include <string.h>
+
+static const tl_codec_vt *const codecs[] = {&tl_codec_ndjson, &tl_codec_cbor,
+                                            &tl_codec_cbor_zstd};
+#define N_CODECS (sizeof codecs / sizeof codecs[0])
+
+const tl_codec_vt *tl_codec_by_name(const char *name) {
+  for (size_t i = 0; name && i < N_CODECS; i++)
+    if (strcmp(codecs[i]->name, name) == 0) return codecs[i];
+  return NULL;
+}
+
+const tl_codec_vt *tl_codec_by_id(int id) {
+  for (size_t i = 0; i < N_CODECS; i++)
+    if (codecs[i]->id == id) return codecs[i];
+  return NULL;
+}
+
+static const char *codec_name(int id) {
+  const tl_codec_vt *vt = tl_codec_by_id(id);
+  return vt ? vt->name : "unknown";
+}
+
+int tl_block_encode(const tl_codec_vt *vt, void *state, tl_span *const *spans, size_t n,
+                    tl_buf *out, tl_err *e) {
+  if (n > TL_BLOCK_MAX_SPANS)
+    return tl_err_set(e, TL_ERANGE, "block: %zu spans, at most %u fit in one block", n,
+                      TL_BLOCK_MAX_SPANS);
+  size_t start = out->n;
+  tl_buf_append(out, TL_BLOCK_MAGIC, 4);
+  tl_buf_putc(out, (char)vt->id);
+  tl_buf_putc(out, (char)vt->version);
+  tl_buf_varint(out, n);
+  int rc = out->oom ? tl_err_set(e, TL_ENOMEM, "block: out of memory")
+                    : vt->encode(state, spans, n, out, e);
+  if (!rc && out->oom) rc = tl_err_set(e, TL_ENOMEM, "%s: out of memory", vt->name);
+  if (rc) out->n = start;
+  return rc;
+}
+
+/* Reads the envelope; *payload is where the codec's bytes start. */
+static int read_envelope(const uint8_t *blob, size_t len, uint8_t *id, uint8_t *version,
+                         size_t *n, size_t *payload, tl_err *e) {
+  tl_rd r;
+  tl_rd_init(&r, blob, len);
+  const uint8_t *magic = tl_rd_bytes(&r, 4);
+  if (!magic || memcmp(magic, TL_BLOCK_MAGIC, 4) != 0)
+    return tl_err_set(e, TL_EFORMAT, "block: %s", magic ? "bad magic (not a tracelite block)"
+                                                        : "truncated envelope");
+  *id = tl_rd_u8(&r);
+  *version = tl_rd_u8(&r);
+  uint64_t count = tl_rd_varint(&r);
+  if (r.err) return tl_err_set(e, TL_EFORMAT, "block: truncated envelope");
+  if (count > TL_BLOCK_MAX_SPANS)
+    return tl_err_set(e, TL_EFORMAT, "block: span count %llu is past the limit of %u",
+                      (unsigned long long)count, TL_BLOCK_MAX_SPANS);
+  *n = (size_t)count;
+  *payload = len - tl_rd_left(&r);
+  return TL_OK;
+}
+
+int tl_block_span_count(const uint8_t *blob, size_t len, size_t *n, tl_err *e) {
+  uint8_t id, version;
+  size_t payload;
+  return read_envelope(blob, len, &id, &version, n, &payload, e);
+}
+
+int tl_block_decode(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
+                    uint32_t fields, tl_batch *b, tl_err *e) {
+  uint8_t id, version;
+  size_t n, payload;
+  int rc = read_envelope(blob, len, &id, &version, &n, &payload, e);
+  if (rc) return rc;
+  if (id != vt->id)
+    return tl_err_set(e, TL_EFORMAT, "block: written by codec %u (%s), this table reads %s", id,
+                      codec_name(id), vt->name);
+  if (version == 0 || version > vt->version)
+    return tl_err_set(e, TL_EFORMAT,
+                      "block: %s payload version %u, this build reads versions 1 to %u "
+                      "(written by a newer tracelite?)",
+                      vt->name, version, vt->version);
+  size_t before = tl_batch_count(b);
+  rc = vt->decode(state, blob + payload, len - payload, n, fields, b, e);
+  if (!rc && tl_batch_count(b) - before != n)
+    rc = tl_err_set(e, TL_EFORMAT, "block: %s decoded %zu spans, the envelope says %zu",
+                    vt->name, tl_batch_count(b) - before, n);
+  if (rc)
+    while (tl_batch_count(b) > before) tl_batch_pop_span(b);
+  return rc;
+}

@@ -1,0 +1,112 @@
+/*
+** codec.h — the one small interface behind every storage format.
+**
+** A codec turns a run of spans into one payload and back.  The block store
+** (ext/store) never looks inside a payload: it wraps it in the block
+** envelope below, stores it as one blob with metadata beside it, and hands
+** it back to the codec on scan.  One file per codec: codec_ndjson.c,
+** codec_cbor.c, codec_cbor_zstd.c, and later relational and columnar.
+**
+** Block envelope (docs/format.md has the byte layout of every payload):
+**   offset 0  4 bytes  magic "TLB\x01"
+**   offset 4  1 byte   codec id (tl_codec_id)
+**   offset 5  1 byte   codec payload version
+**   offset 6  varint   span count (LEB128, at most TL_BLOCK_MAX_SPANS)
+**   then      payload  codec-specific, to the end of the blob
+** tl_block_decode checks all of it before the codec sees the payload, and a
+** codec checks that its payload yields exactly the span count.
+**
+** Codec state (dictionaries, zstd contexts, options) hangs off the table
+** that owns it: create() per table, destroy() on disconnect.  No globals.
+*/
+#ifndef TL_CODEC_H
+#define TL_CODEC_H
+
+#include "../common/buf.h"
+#include "../span/span.h"
+
+#define TL_BLOCK_MAGIC "TLB\x01"
+#define TL_BLOCK_MAX_SPANS (1u << 20)
+/* A decoded block may not claim more than this many bytes of content. */
+#define TL_BLOCK_MAX_DECODED (512u * 1024u * 1024u)
+
+typedef enum tl_codec_id {
+  TL_CODEC_NDJSON = 1,
+  TL_CODEC_CBOR = 2,
+  TL_CODEC_CBOR_ZSTD = 3,
+  TL_CODEC_RELATIONAL = 4,
+  TL_CODEC_COLUMNAR = 5
+} tl_codec_id;
+
+/* Which parts of a span a reader needs.  A codec may decode more than asked
+** (row formats decode everything) but never less; ids and times are always
+** decoded. */
+enum {
+  TL_FIELD_IDS = 1u << 0,      /* trace, span and parent ids, trace_state, flags */
+  TL_FIELD_TIMES = 1u << 1,
+  TL_FIELD_NAME = 1u << 2,
+  TL_FIELD_KIND = 1u << 3,
+  TL_FIELD_STATUS = 1u << 4,
+  TL_FIELD_ATTRS = 1u << 5,
+  TL_FIELD_EVENTS = 1u << 6,
+  TL_FIELD_LINKS = 1u << 7,
+  TL_FIELD_RESOURCE = 1u << 8, /* includes the service */
+  TL_FIELD_SCOPE = 1u << 9,
+  TL_FIELD_DROPPED = 1u << 10,
+  TL_FIELDS_ALL = (1u << 11) - 1
+};
+
+/* Options from the table's key=value arguments that codecs read. */
+typedef struct tl_codec_opts {
+  int zstd_level;      /* 1..22; 0 = TL_CODEC_DEFAULT_ZSTD_LEVEL */
+  int dict_size;       /* bytes of a trained dictionary; 0 = no dictionary */
+} tl_codec_opts;
+
+/* What a table gets when it does not set the options (docs/format.md,
+** section cbor_zstd, has the measurements behind them).  A NULL opts to
+** create() means these. */
+#define TL_CODEC_DEFAULT_ZSTD_LEVEL 3
+#define TL_CODEC_DEFAULT_DICT_SIZE (64 * 1024)
+
+typedef struct tl_codec_vt {
+  const char *name;    /* the format= value: "ndjson", "cbor", "cbor_zstd" */
+  uint8_t id;          /* tl_codec_id */
+  uint8_t version;     /* payload version this code writes (and reads) */
+  int (*create)(const tl_codec_opts *opts, void **state, tl_err *e);
+  void (*destroy)(void *state);
+  /* Appends the payload for spans[0..n) to out. */
+  int (*encode)(void *state, tl_span *const *spans, size_t n, tl_buf *out, tl_err *e);
+  /* Decodes a payload of exactly n spans, appending them to b.  fields is a
+  ** TL_FIELD_* mask of what the caller needs.  Hostile input: TL_EFORMAT
+  ** with a message, and no spans of this payload left in b. */
+  int (*decode)(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
+                tl_batch *b, tl_err *e);
+  /* Optional (NULL when the codec has no dictionary).  train() builds a
+  ** dictionary from sample spans into dict (empty when there is too little
+  ** data to be worth it); add_dict() makes dictionary `id` (> 0) known to the
+  ** state: encode uses the highest id it knows and records it inside the
+  ** payload, decode finds the one a payload names (TL_EFORMAT if unknown). */
+  int (*train)(void *state, tl_span *const *spans, size_t n, tl_buf *dict, tl_err *e);
+  int (*add_dict)(void *state, uint32_t id, const uint8_t *p, size_t n, tl_err *e);
+} tl_codec_vt;
+
+extern const tl_codec_vt tl_codec_ndjson;
+extern const tl_codec_vt tl_codec_cbor;
+extern const tl_codec_vt tl_codec_cbor_zstd;
+
+/* The codec for a format name or id; NULL when there is none. */
+const tl_codec_vt *tl_codec_by_name(const char *name);
+const tl_codec_vt *tl_codec_by_id(int id);
+
+/* Envelope + payload: appends a whole block blob to out. */
+int tl_block_encode(const tl_codec_vt *vt, void *state, tl_span *const *spans, size_t n,
+                    tl_buf *out, tl_err *e);
+/* Reads the envelope of blob[0..len): checks magic, codec id (must be
+** vt->id), version (<= vt->version) and span count, then decodes. */
+int tl_block_decode(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
+                    uint32_t fields, tl_batch *b, tl_err *e);
+/* The span count of a block from its envelope alone; TL_EFORMAT if the
+** envelope is bad. */
+int tl_block_span_count(const uint8_t *blob, size_t len, size_t *n, tl_err *e);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+** codec_cbor_zstd.c — format=cbor_zstd (phase 3): the CBOR span payload of
+** cbor_spans.c compressed with zstd, with a dictionary trained per table.
+** docs/format.md, section "cbor_zstd", is the byte layout:
+**
+**   dictionary id (LEB128; 0 = none)  one zstd frame (content size set,
+**                                     checksum on, no zstd dictionary id)
+**
+** Why a dictionary: a block's first occurrence of every attribute key,
+** service name and resource is written out in full (later ones are string
+** references), and that is most of a small block.  A dictionary trained on
+** the table's own spans lets zstd compress those first occurrences too, so
+** small transactions make small blocks.  The store trains one (train()),
+** keeps it beside the blocks, and makes it known under an id (add_dict());
+** encode uses the highest id known, decode the one the payload names.
+**
+** Level: TL_CODEC_DEFAULT_ZSTD_LEVEL unless the table says otherwise; see
+** docs/format.md for the measurements behind the default.
+**
+** Untrusted frames: the content size the frame header claims is checked
+** against TL_BLOCK_MAX_DECODED and against what any valid frame of that
+** many bytes can hold before the buffer is allocated; the frame must be
+** the whole payload; the checksum catches corruption (and a wrong
+** dictionary) before the CBOR decoder sees the bytes, and the CBOR decoder
+** checks everything again anyway.
+**
+** One ZSTD_CCtx and one ZSTD_DCtx per state, reused for every block; one
+** ZSTD_DDict per dictionary made when it is added, and one ZSTD_CDict for
+** the dictionary encode uses, made on first use.
+*/
+#include "cbor_spans.h"
+#include "codec.h"
+#include "../common/varint.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zdict.h>
+#include <zstd.h>
+
+/* A valid zstd frame spends at least 4 bytes (a block header and one RLE
+** byte) per block of at most ZSTD_BLOCKSIZE_MAX bytes of content, so no
+** frame of n bytes holds more than n * MAX_RATIO bytes: a claim beyond
+** that is a lie, refused before allocating. */
+#define MAX_RATIO (ZSTD_BLOCKSIZE_MAX / 4)
+/* The largest dictionary a table may ask for. */
+#define MAX_DICT_SIZE (4 * 1024 * 1024)
+/* Training reads samples worth SAMPLE_RATIO times the dictionary size
+** (zstd's advice is about 100x).  With fewer samples the dictionary is
+** at most 1/MIN_SAMPLE_RATIO of their bytes, and none at all when that is
+** under MIN_DICT_SIZE or there are fewer than MIN_SAMPLES spans. */
+#define SAMPLE_RATIO 100
+#define MIN_SAMPLE_RATIO 4
+#define MIN_DICT_SIZE 1024
+#define MIN_SAMPLES 16
+/* Spans per sample. */
+#define SAMPLE_SPANS 16
+
+typedef struct zdict {
+  uint32_t id;
+  uint8_t *bytes;
+  size_t len;
+  ZSTD_DDict *ddict;
+} zdict;
+
+typedef struct zstate {
+  tl_cbor *cbor;
+  ZSTD_CCtx *cctx;
+  ZSTD_DCtx *dctx;
+  int level, dict_size;
+  tl_buf raw;          /* the CBOR payload on its way in or out */
+  zdict *dicts;
+  size_t n_dicts;
+  size_t top;          /* index of the dictionary with the highest id */
+  ZSTD_CDict *cdict;   /* for dicts[top], made on first use */
+  uint32_t cdict_id;
+} zstate;
+
+static void zstd_destroy(void *state) {
+  zstate *z = state;
+  if (!z) return;
+  tl_cbor_free(z->cbor);
+  ZSTD_freeCCtx(z->cctx);
+  ZSTD_freeDCtx(z->dctx);
+  tl_buf_free(&z->raw);
+  for (size_t i = 0; i < z->n_dicts; i++) {
+    free(z->dicts[i].bytes);
+    ZSTD_freeDDict(z->dicts[i].ddict);
+  }
+  free(z->dicts);
+  ZSTD_freeCDict(z->cdict);
+  free(z);
+}
+
+static int zstd_create(const tl_codec_opts *opts, void **state, tl_err *e) {
+  *state = NULL;
+  int level = opts && opts->zstd_level ? opts->zstd_level : TL_CODEC_DEFAULT_ZSTD_LEVEL;
+  int dict_size = opts ? opts->dict_size : TL_CODEC_DEFAULT_DICT_SIZE;
+  if (level < 1 || level > ZSTD_maxCLevel())
+    return tl_err_set(e, TL_ERANGE, "cbor_zstd: zstd_level %d is not between 1 and %d", level,
+                      ZSTD_maxCLevel());
+  if (dict_size < 0 || dict_size > MAX_DICT_SIZE)
+    return tl_err_set(e, TL_ERANGE, "cbor_zstd: dict_size %d is not between 0 and %d", dict_size,
+                      MAX_DICT_SIZE);
+  zstate *z = calloc(1, sizeof *z);
+  if (!z) return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+  z->level = level;
+  z->dict_size = dict_size;
+  tl_buf_init(&z->raw);
+  z->cbor = tl_cbor_new();
+  z->cctx = ZSTD_createCCtx();
+  z->dctx = ZSTD_createDCtx();
+  if (!z->cbor || !z->cctx || !z->dctx ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, level)) ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1)) ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_dictIDFlag, 0))) {
+    zstd_destroy(z);
+    return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+  }
+  *state = z;
+  return TL_OK;
+}
+
+/* The CDict of the highest dictionary, NULL when there is none. */
+static int current_cdict(zstate *z, ZSTD_CDict **out, uint32_t *id, tl_err *e) {
+  *out = NULL;
+  *id = 0;
+  if (!z->n_dicts) return TL_OK;
+  const zdict *d = &z->dicts[z->top];
+  if (!z->cdict || z->cdict_id != d->id) {
+    ZSTD_freeCDict(z->cdict);
+    z->cdict = ZSTD_createCDict(d->bytes, d->len, z->level);
+    z->cdict_id = d->id;
+    if (!z->cdict) return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory loading dictionary %u", d->id);
+  }
+  *out = z->cdict;
+  *id = d->id;
+  return TL_OK;
+}
+
+static int zstd_encode(void *state, tl_span *const *spans, size_t n, tl_buf *out, tl_err *e) {
+  zstate *z = state;
+  ZSTD_CDict *cdict;
+  uint32_t id;
+  size_t start = out->n;
+  tl_buf_reset(&z->raw);
+  int rc = tl_cbor_encode(z->cbor, spans, n, &z->raw, e);
+  if (!rc) rc = current_cdict(z, &cdict, &id, e);
+  if (rc) return rc;
+  tl_buf_varint(out, id);
+  size_t bound = ZSTD_compressBound(z->raw.n);
+  if (tl_buf_reserve(out, bound)) {
+    out->n = start;
+    return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+  }
+  size_t got = ZSTD_CCtx_refCDict(z->cctx, cdict);
+  if (!ZSTD_isError(got)) got = ZSTD_compress2(z->cctx, out->p + out->n, bound, z->raw.p, z->raw.n);
+  if (ZSTD_isError(got)) {
+    out->n = start;
+    return tl_err_set(e, TL_ENOMEM, "cbor_zstd: compression failed: %s", ZSTD_getErrorName(got));
+  }
+  out->n += got;
+  return TL_OK;
+}
+
+static const zdict *find_dict(const zstate *z, uint64_t id) {
+  for (size_t i = 0; i < z->n_dicts; i++)
+    if (z->dicts[i].id == id) return &z->dicts[i];
+  return NULL;
+}
+
+static int zstd_decode(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
+                       tl_batch *b, tl_err *e) {
+  zstate *z = state;
+  (void)fields;
+  tl_rd r;
+  tl_rd_init(&r, p, len);
+  uint64_t id = tl_rd_varint(&r);
+  if (r.err) return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: truncated dictionary id");
+  const zdict *dict = NULL;
+  if (id && !(dict = find_dict(z, id)))
+    return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: dictionary %llu is not known",
+                      (unsigned long long)id);
+  const uint8_t *frame = r.p;
+  size_t flen = tl_rd_left(&r);
+  size_t fsize = ZSTD_findFrameCompressedSize(frame, flen);
+  if (ZSTD_isError(fsize))
+    return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: bad zstd frame: %s",
+                      ZSTD_getErrorName(fsize));
+  if (fsize != flen)
+    return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: %zu bytes after the zstd frame",
+                      flen - fsize);
+  unsigned long long size = ZSTD_getFrameContentSize(frame, flen);
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR)
+    return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: zstd frame without a content size");
+  if (size > TL_BLOCK_MAX_DECODED || size > (unsigned long long)flen * MAX_RATIO)
+    return tl_err_set(e, TL_EFORMAT,
+                      "cbor_zstd payload: zstd frame of %zu bytes claims %llu bytes of content",
+                      flen, size);
+  tl_buf_reset(&z->raw);
+  if (tl_buf_reserve(&z->raw, (size_t)size))
+    return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+  size_t got = dict ? ZSTD_decompress_usingDDict(z->dctx, z->raw.p, (size_t)size, frame, flen,
+                                                 dict->ddict)
+                    : ZSTD_decompressDCtx(z->dctx, z->raw.p, (size_t)size, frame, flen);
+  if (ZSTD_isError(got))
+    return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: %s", ZSTD_getErrorName(got));
+  if (got != size)
+    return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: %zu bytes of content, the frame says %llu",
+                      got, size);
+  return tl_cbor_decode(z->cbor, (const uint8_t *)z->raw.p, got, n, b, e);
+}
+
+/* Appends the payload of spans[0..k) to samples as one more sample. */
+static int add_sample(zstate *z, tl_span *const *spans, size_t k, tl_buf *samples, size_t *sizes,
+                      unsigned *n, tl_err *e) {
+  size_t before = samples->n;
+  int rc = tl_cbor_encode(z->cbor, spans, k, samples, e);
+  if (!rc) sizes[(*n)++] = samples->n - before;
+  return rc;
+}
+
+static int zstd_train(void *state, tl_span *const *spans, size_t n, tl_buf *dict, tl_err *e) {
+  zstate *z = state;
+  if (!z->dict_size || n < MIN_SAMPLES) return TL_OK;
+  /* A sample is a small block: SAMPLE_SPANS consecutive spans (fewer when
+  ** there are not MIN_SAMPLES samples of that many), which is what the
+  ** dictionary helps most and holds the string references, ids and tables
+  ** of real blocks in their real proportions.  Samples are spread over the
+  ** whole run at a stride that fits the budget, estimated from the first. */
+  size_t k = n / MIN_SAMPLES < SAMPLE_SPANS ? n / MIN_SAMPLES : SAMPLE_SPANS;
+  size_t groups = n / k, budget = (size_t)z->dict_size * SAMPLE_RATIO;
+  size_t *sizes = malloc(groups * sizeof *sizes);
+  if (!sizes) return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+  tl_buf samples;
+  tl_buf_init(&samples);
+  unsigned count = 0;
+  int rc = add_sample(z, spans, k, &samples, sizes, &count, e);
+  size_t stride = rc ? 1 : samples.n * groups / budget + 1;
+  for (size_t g = stride; !rc && g < groups && samples.n < budget; g += stride)
+    rc = add_sample(z, spans + g * k, k, &samples, sizes, &count, e);
+  if (!rc && samples.oom) rc = tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+  /* Too few samples for the size asked: a smaller dictionary, or none. */
+  size_t cap = samples.n / MIN_SAMPLE_RATIO;
+  if (cap > (size_t)z->dict_size) cap = (size_t)z->dict_size;
+  if (!rc && count >= MIN_SAMPLES && cap >= MIN_DICT_SIZE) {
+    if (tl_buf_reserve(dict, cap)) {
+      rc = tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+    } else {
+      /* A failed training means the samples hold nothing a dictionary
+      ** would help with (zdict.h): the answer is then no dictionary. */
+      size_t got = ZDICT_trainFromBuffer(dict->p + dict->n, cap, samples.p, sizes, count);
+      if (!ZDICT_isError(got)) dict->n += got;
+    }
+  }
+  free(sizes);
+  tl_buf_free(&samples);
+  return rc;
+}
+
+static int zstd_add_dict(void *state, uint32_t id, const uint8_t *p, size_t n, tl_err *e) {
+  zstate *z = state;
+  if (id == 0 || n == 0)
+    return tl_err_set(e, TL_EMISUSE, "cbor_zstd: dictionary %u: %s", id,
+                      id ? "empty dictionary" : "id 0 means no dictionary");
+  const zdict *known = find_dict(z, id);
+  if (known) {
+    if (known->len == n && memcmp(known->bytes, p, n) == 0) return TL_OK;
+    return tl_err_set(e, TL_EMISUSE, "cbor_zstd: dictionary %u is already known with other bytes",
+                      id);
+  }
+  zdict *dicts = realloc(z->dicts, (z->n_dicts + 1) * sizeof *dicts);
+  if (!dicts) return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+  z->dicts = dicts;
+  zdict *d = &dicts[z->n_dicts];
+  d->id = id;
+  d->len = n;
+  d->bytes = malloc(n);
+  d->ddict = d->bytes ? ZSTD_createDDict(p, n) : NULL;
+  if (!d->ddict) {
+    int rc = d->bytes ? tl_err_set(e, TL_EFORMAT, "cbor_zstd: dictionary %u is not a valid zstd dictionary", id)
+                      : tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+    free(d->bytes);
+    return rc;
+  }
+  memcpy(d->bytes, p, n);
+  if (!z->n_dicts || id > z->dicts[z->top].id) z->top = z->n_dicts;
+  z->n_dicts++;
+  return TL_OK;
+}
+
+const tl_codec_vt tl_codec_cbor_zstd = {
+    "cbor_zstd", TL_CODEC_CBOR_ZSTD, 1, zstd_create, zstd_destroy, zstd_encode, zstd_decode,
+    zstd_train, zstd_add_dict,
+};

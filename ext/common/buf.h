@@ -1,0 +1,61 @@
+/*
+** buf.h — a growable byte buffer, and the small text encoders every writer
+** shares: JSON string escaping, shortest round-trip doubles, hex and base64.
+**
+** Errors are sticky: once an append fails for lack of memory, b->oom is set,
+** every later append is a no-op, and the writer checks once at the end.
+*/
+#ifndef TL_BUF_H
+#define TL_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tl_buf {
+  char *p;
+  size_t n, cap;
+  int oom;
+} tl_buf;
+
+void tl_buf_init(tl_buf *b);
+void tl_buf_free(tl_buf *b);
+void tl_buf_reset(tl_buf *b);            /* n = 0, oom = 0, memory kept */
+int tl_buf_reserve(tl_buf *b, size_t extra); /* 0 ok, -1 oom */
+void tl_buf_append(tl_buf *b, const void *p, size_t n);
+void tl_buf_putc(tl_buf *b, char c);
+void tl_buf_puts(tl_buf *b, const char *s);
+void tl_buf_printf(tl_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void tl_buf_u64(tl_buf *b, uint64_t v);
+void tl_buf_i64(tl_buf *b, int64_t v);
+/* NUL-terminates without counting the NUL in n; returns b->p or NULL on oom. */
+const char *tl_buf_cstr(tl_buf *b);
+
+/* A JSON string literal with quotes.  Bytes that are not valid UTF-8 are
+** written as \u00XX of the byte (so the output is always valid JSON);
+** control characters as \n, \t, ... or \u00XX; '/' is not escaped. */
+void tl_buf_json_str(tl_buf *b, const char *s, size_t n);
+/* The shortest decimal that strtod() reads back to exactly d, always with a
+** '.' or exponent so it reads back as a double ("1.0", "1e+300").
+** NaN and infinities are written as the JSON strings "NaN", "Infinity" and
+** "-Infinity" (proto3 JSON mapping). */
+void tl_buf_json_double(tl_buf *b, double d);
+
+void tl_buf_hex(tl_buf *b, const uint8_t *p, size_t n);     /* lowercase */
+void tl_buf_base64(tl_buf *b, const uint8_t *p, size_t n);  /* standard, padded */
+
+/* Decoders: return the decoded length, or -1 if the text is not valid.
+** hex: even length, [0-9a-fA-F]; out holds n/2 bytes.
+** base64: standard or URL-safe alphabet, padding optional; out must hold
+** tl_base64_max(n) bytes. */
+long tl_hex_decode(const char *s, size_t n, uint8_t *out, size_t out_cap);
+size_t tl_base64_max(size_t n);
+long tl_base64_decode(const char *s, size_t n, uint8_t *out, size_t out_cap);
+
+/* Fast hash of bytes (64-bit, not cryptographic, stable across runs). */
+uint64_t tl_hash(const void *p, size_t n);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+** block_read_sql.c — the read side of one block: its metadata row, checked
+** before anything trusts it, and its blob, read through one sqlite3_blob
+** handle per reader and decoded by the table's codec.
+**
+** Everything read here may have been written by someone else (a corrupted
+** file, a crafted database): the metadata must be self-consistent, the blob
+** is copied into a buffer with zeroed slack after it (so a codec bug cannot
+** turn into an over-read of SQLite's page cache), its envelope must agree
+** with the metadata's span count before the codec runs, and every failure is
+** SQLITE_CORRUPT_VTAB naming the table and the block.
+*/
+#include "sqlite3ext.h"
+SQLITE_EXTENSION_INIT3
+
+#include <string.h>
+
+#include "store.h"
+
+/* Zeroed bytes after the copy of a blob. */
+#define SLACK 16
+/* An envelope is at most 4 + 1 + 1 + 3 bytes for TL_BLOCK_MAX_SPANS. */
+#define ENVELOPE_PEEK 16
+
+static int int_col(sqlite3_stmt *s, int col, sqlite3_int64 *out) {
+  *out = sqlite3_column_int64(s, col);
+  return sqlite3_column_type(s, col) == SQLITE_INTEGER;
+}
+
+int tl_blockrow_read(tl_store *st, sqlite3_stmt *s, tl_blockrow *row) {
+  sqlite3_int64 v[8];
+  int ok = 1;
+  for (int i = 0; i < 8; i++) ok &= int_col(s, i, &v[i]);
+  row->id = v[0];
+  if (!ok) return tl_store_corrupt(st, row->id, "metadata columns are not all integers");
+  if (v[1] < 1 || v[1] > TL_BLOCK_MAX_SPANS || v[2] < 1 || v[2] > v[1] || v[3] > v[4] ||
+      v[5] > v[6] || v[7] < 1 || v[7] > 7)
+    return tl_store_corrupt(st, row->id,
+                            "impossible metadata (n=%lld ntraces=%lld start %lld..%lld "
+                            "end %lld..%lld status=%lld)",
+                            (long long)v[1], (long long)v[2], (long long)v[3], (long long)v[4],
+                            (long long)v[5], (long long)v[6], (long long)v[7]);
+  row->m.n = (uint32_t)v[1];
+  row->m.ntraces = (uint32_t)v[2];
+  row->m.min_start = v[3];
+  row->m.max_start = v[4];
+  row->m.min_end = v[5];
+  row->m.max_end = v[6];
+  row->m.status = (uint32_t)v[7];
+  int t = sqlite3_column_type(s, 8);
+  if (t != SQLITE_BLOB)
+    return tl_store_corrupt(st, row->id, "the services column is not a blob");
+  row->services = sqlite3_column_blob(s, 8);
+  row->services_len = sqlite3_column_bytes(s, 8);
+  row->ndjson = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 9);
+  return SQLITE_OK;
+}
+
+void tl_blockrd_init(tl_blockrd *r, tl_store *st) {
+  memset(r, 0, sizeof *r);
+  r->st = st;
+  tl_buf_init(&r->data);
+}
+
+void tl_blockrd_close(tl_blockrd *r) {
+  if (r->blob) sqlite3_blob_close(r->blob);
+  r->blob = NULL;
+}
+
+void tl_blockrd_free(tl_blockrd *r) {
+  tl_blockrd_close(r);
+  tl_buf_free(&r->data);
+}
+
+/* Points the handle at block id: sqlite3_blob_reopen when a handle is open
+** (the cheap path), a fresh sqlite3_blob_open when there is none or it was
+** expired by a write to the table (SQLITE_ABORT). */
+static int open_blob(tl_blockrd *r, sqlite3_int64 id) {
+  tl_store *st = r->st;
+  if (r->blob) {
+    if (sqlite3_blob_reopen(r->blob, id) == SQLITE_OK) return SQLITE_OK;
+    tl_blockrd_close(r);
+  }
+  char *table = sqlite3_mprintf("%s_blocks", st->name);
+  if (!table) return SQLITE_NOMEM;
+  int rc = sqlite3_blob_open(st->db, st->schema, table, "data", id, 0, &r->blob);
+  sqlite3_free(table);
+  if (rc == SQLITE_OK) return rc;
+  tl_blockrd_close(r);
+  if (rc == SQLITE_ERROR)
+    return tl_store_corrupt(st, id, "the blob cannot be read: %s", sqlite3_errmsg(st->db));
+  return tl_store_sqlerr(st, rc);
+}
+
+/* Reads n bytes at offset into p, reopening once if a write expired the
+** handle between open and read. */
+static int read_blob(tl_blockrd *r, sqlite3_int64 id, void *p, int n, int offset) {
+  int rc = sqlite3_blob_read(r->blob, p, n, offset);
+  if (rc == SQLITE_ABORT) {
+    tl_blockrd_close(r);
+    rc = open_blob(r, id);
+    if (rc) return rc;
+    rc = sqlite3_blob_read(r->blob, p, n, offset);
+  }
+  return rc == SQLITE_OK ? rc : tl_store_sqlerr(r->st, rc);
+}
+
+int tl_blockrd_decode(tl_blockrd *r, sqlite3_int64 id, uint32_t n, uint32_t fields, tl_batch *b) {
+  tl_store *st = r->st;
+  int rc = tl_store_load(st);
+  if (!rc) rc = open_blob(r, id);
+  if (rc) return rc;
+  int size = sqlite3_blob_bytes(r->blob);
+  tl_buf_reset(&r->data);
+  if (tl_buf_reserve(&r->data, (size_t)size + SLACK)) return SQLITE_NOMEM;
+  memset(r->data.p, 0, (size_t)size + SLACK);
+  /* The envelope first: a blob whose span count disagrees with the
+  ** metadata is not handed to the codec at all. */
+  int peek = size < ENVELOPE_PEEK ? size : ENVELOPE_PEEK;
+  if ((rc = read_blob(r, id, r->data.p, peek, 0))) return rc;
+  tl_err e;
+  tl_err_clear(&e);
+  size_t count;
+  if (tl_block_span_count((const uint8_t *)r->data.p, (size_t)peek, &count, &e))
+    return tl_store_corrupt(st, id, "%s", e.msg);
+  if (count != n)
+    return tl_store_corrupt(st, id, "the metadata says %u spans, the blob holds %lld", n,
+                            (long long)count);
+  if (size > peek && (rc = read_blob(r, id, r->data.p + peek, size - peek, peek))) return rc;
+  r->data.n = (size_t)size;
+  if (tl_block_decode(st->opts.codec, st->codec_state, (const uint8_t *)r->data.p,
+                      (size_t)size, fields, b, &e)) {
+    if (e.rc == TL_ENOMEM) return SQLITE_NOMEM;
+    return tl_store_corrupt(st, id, "%s", e.msg);
+  }
+  if (st->conn) st->conn->blocks_decoded++;
+  return SQLITE_OK;
+}

@@ -1,0 +1,278 @@
+/*
+** store.h — the block store behind a tracelite table: shadow tables, the
+** write buffer, blocks in and out, the trace index, deletes, optimize and
+** integrity-check.  ext/vtab/tracelite_vtab.c is the SQLite module on top
+** of it; ext/vtab/stats.c reads the shadow tables through it.
+** docs/storage.md is the user-level description; the byte layout of a
+** block blob is codec.h's envelope plus the codec's payload.
+**
+** One tl_store per table per connection.  No global state: everything
+** hangs off the store (or off the cursor's tl_scan).
+**
+** Rowids: a span's rowid is (block id << TL_POS_BITS) | position in the
+** block.  Spans still in the write buffer already have theirs: the buffer
+** becomes block next_id when it is flushed, in the same order.
+**
+** Errors: every function returns a SQLite result code and leaves a message
+** in *st->zerr (the vtab's zErrMsg), always starting "tracelite: table
+** <name>: ".  A block that does not decode, or metadata that contradicts
+** the data, is SQLITE_CORRUPT_VTAB with "... block <id>: <what>".
+**
+** The files, by responsibility:
+**   schema_sql.c       shadow table names and CREATE statements, config and
+**                      version check, statement cache, cached state
+**   block_write_sql.c  the write buffer, flushing, writing one block
+**   block_read_sql.c   block metadata rows and reading one block's blob
+**   scan_sql.c         a cursor's walk over blocks with its filters
+**   trace_index_sql.c  the trace index
+**   maintenance_sql.c  deletes, 'optimize' and 'integrity-check'
+*/
+#ifndef TL_STORE_H
+#define TL_STORE_H
+
+#include "sqlite3ext.h"
+
+#include "../codec/codec.h"
+#include "../vtab/row.h"
+#include "blockmeta.h"
+#include "options.h"
+
+/* The storage version this build writes and the newest it reads. */
+#define TL_STORE_VERSION 1
+#define TL_POS_BITS 20
+#define TL_ROWID(block, pos) (((sqlite3_int64)(block) << TL_POS_BITS) | (sqlite3_int64)(pos))
+
+/* Per connection, shared by its tracelite tables: debug counters. */
+typedef struct tl_conn {
+  sqlite3_int64 blocks_decoded; /* tracelite_blocks_read() */
+} tl_conn;
+
+/* Cached statements (schema_sql.c has their SQL). */
+enum {
+  TL_SQL_BLOCK_INSERT,
+  TL_SQL_BLOCK_DELETE,
+  TL_SQL_BLOCK_META,     /* one block's metadata by id */
+  TL_SQL_BLOCK_SCAN,     /* every block's metadata, by id */
+  TL_SQL_BLOCK_ORDER,    /* ids in optimize order */
+  TL_SQL_BLOCK_MAXID,
+  TL_SQL_BLOCK_NO_NDJSON, /* ids and sizes of blocks without an NDJSON count */
+  TL_SQL_TRACE_INSERT,
+  TL_SQL_TRACE_DELETE,
+  TL_SQL_TRACE_DROP_BLOCKS,
+  TL_SQL_TRACE_LOOKUP,
+  TL_SQL_TRACE_SCAN,
+  TL_SQL_SERVICE_SCAN,
+  TL_SQL_SERVICE_INSERT,
+  TL_SQL_DICT_SCAN,
+  TL_SQL_DICT_INSERT,
+  TL_SQL_DICT_DELETE_OLD,
+  TL_SQL_CONFIG_SCAN,
+  TL_SQL_CONFIG_SET,
+  TL_SQL_COUNT
+};
+
+/* The shadow tables are <table>_<suffix> for each of these. */
+extern const char *const tl_shadow_suffixes[];
+#define TL_SHADOW_COUNT 5
+
+typedef struct tl_store {
+  sqlite3 *db;
+  tl_conn *conn;
+  char **zerr;           /* where error messages go */
+  char *schema, *name;   /* sqlite3_malloc'd */
+  tl_store_opts opts;
+
+  /* Cached state read from the shadow tables; reloaded (tl_store_load)
+  ** after a rollback undid what it describes. */
+  int loaded;
+  void *codec_state;
+  sqlite3_int64 next_id;      /* id of the next block written */
+  sqlite3_int64 next_service; /* id of the next service added */
+  sqlite3_int64 dict_id;      /* newest dictionary, 0 if none */
+  sqlite3_int64 dict_spans;   /* spans it was trained on */
+  int dict_tried;             /* training found too little data once */
+  tl_strmap services;
+
+  /* Pending writes: spans to store (tl_row_to_span into buf with
+  ** rowcache), spans to delete. */
+  tl_batch *buf;
+  tl_row_cache *rowcache;
+  tl_delmap dels;
+
+  /* Scratch reused by every block written. */
+  tl_buf blob, text;
+  tl_block_meta meta;
+  tl_i64vec keys, ids;
+  tl_u64map seen;
+  tl_span **ptrs;
+  size_t ptrs_cap;
+
+  sqlite3_stmt *stmt[TL_SQL_COUNT];
+} tl_store;
+
+/* ---- schema_sql.c --------------------------------------------------------- */
+
+/* Fills st (no I/O).  schema and name are copied. */
+int tl_store_init(tl_store *st, sqlite3 *db, tl_conn *conn, const char *schema,
+                  const char *name, char **zerr);
+void tl_store_free(tl_store *st);
+/* xCreate: the shadow tables and the config rows for o. */
+int tl_store_create(tl_store *st, const tl_store_opts *o);
+/* xConnect: reads and checks %_config (version, format, options). */
+int tl_store_read_config(tl_store *st);
+/* xDestroy: drops every shadow table. */
+int tl_store_drop(tl_store *st);
+/* xRename: renames every shadow table; st->name becomes zNew. */
+int tl_store_rename(tl_store *st, const char *zNew);
+/* A cached statement, reset and unbound; NULL with a message on error. */
+sqlite3_stmt *tl_store_stmt(tl_store *st, int which);
+/* The SQL of a statement, for a cursor that needs its own copy
+** (sqlite3_free it); NULL when out of memory. */
+char *tl_store_sql(const tl_store *st, int which);
+/* Loads the cached state if a rollback (or nothing yet) invalidated it. */
+int tl_store_load(tl_store *st);
+/* Forgets the cached state: the next tl_store_load reads it again. */
+void tl_store_invalidate(tl_store *st);
+
+/* Error helpers: set *st->zerr and return rc.  The format is SQLite's
+** printf (sqlite3_mprintf): no %zu, cast sizes to long long. */
+int tl_store_error(tl_store *st, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* rc with sqlite3_errmsg() as the message. */
+int tl_store_sqlerr(tl_store *st, int rc);
+/* SQLITE_CORRUPT_VTAB naming a block (block < 0: no block). */
+int tl_store_corrupt(tl_store *st, sqlite3_int64 block, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Maps a tl_err from the span/codec layer to a SQLite code and message. */
+int tl_store_tlerr(tl_store *st, const tl_err *e);
+
+/* ---- block_write_sql.c ---------------------------------------------------- */
+
+/* The buffer grew by one span (added by the caller with tl_row_to_span):
+** its rowid, and a flush when the block is full. */
+int tl_store_added(tl_store *st, sqlite3_int64 *rowid);
+/* Writes the buffered spans as one block (nothing when empty). */
+int tl_store_flush(tl_store *st);
+/* Writes spans[0..n) as block id: metadata, services, index, blob.  May
+** train the table's dictionary first.  With ndjson, the block's NDJSON
+** size is counted and stored (it costs about a quarter of ingest time, so
+** only 'optimize' does it; tracelite_stats counts blocks that lack it). */
+int tl_store_write_block(tl_store *st, sqlite3_int64 id, tl_span *const *spans, size_t n,
+                         int ndjson);
+/* Flush and apply pending deletes: what xSync and xSavepoint do. */
+int tl_store_sync(tl_store *st);
+/* Drops pending writes and the cached state (xRollback, xRollbackTo). */
+void tl_store_discard(tl_store *st);
+/* Trains a new dictionary on spans and makes it the one new blocks use
+** (nothing when the codec finds too little data). */
+int tl_store_train(tl_store *st, tl_span *const *spans, size_t n);
+/* Bytes of the canonical NDJSON of spans (the baseline of tracelite_stats). */
+sqlite3_int64 tl_store_ndjson_bytes(tl_store *st, tl_span *const *spans, size_t n);
+/* st->ptrs holds at least n entries. */
+int tl_store_reserve_ptrs(tl_store *st, size_t n);
+
+/* ---- block_read_sql.c ----------------------------------------------------- */
+
+/* A block's metadata row, checked for sanity. */
+typedef struct tl_blockrow {
+  sqlite3_int64 id;
+  tl_block_meta m;
+  const uint8_t *services; /* packed id list, valid until the row's statement moves */
+  int services_len;
+  sqlite3_int64 ndjson;    /* -1 when unknown */
+} tl_blockrow;
+
+/* Columns of TL_SQL_BLOCK_SCAN from col 0 (id) on; TL_SQL_BLOCK_META has the
+** same columns.  SQLITE_CORRUPT_VTAB when the values are impossible. */
+int tl_blockrow_read(tl_store *st, sqlite3_stmt *s, tl_blockrow *row);
+
+/* Reads block blobs through one reusable sqlite3_blob handle. */
+typedef struct tl_blockrd {
+  tl_store *st;
+  sqlite3_blob *blob;
+  tl_buf data;
+} tl_blockrd;
+
+void tl_blockrd_init(tl_blockrd *r, tl_store *st);
+void tl_blockrd_close(tl_blockrd *r); /* releases the handle, keeps the buffer */
+void tl_blockrd_free(tl_blockrd *r);
+/* Decodes block `id`, which its metadata says holds n spans, appending them
+** to b.  Checks the envelope's span count against n first. */
+int tl_blockrd_decode(tl_blockrd *r, sqlite3_int64 id, uint32_t n, uint32_t fields, tl_batch *b);
+
+/* ---- trace_index_sql.c ---------------------------------------------------- */
+
+int tl_index_add(tl_store *st, sqlite3_int64 block, const tl_i64vec *keys);
+int tl_index_remove(tl_store *st, sqlite3_int64 block, const tl_i64vec *keys);
+/* Removes every entry of these blocks (one pass over the index). */
+int tl_index_drop_blocks(tl_store *st, const tl_i64vec *blocks);
+/* Appends the blocks that may hold trace key k. */
+int tl_index_lookup(tl_store *st, int64_t key, tl_i64vec *blocks);
+
+/* ---- maintenance_sql.c ---------------------------------------------------- */
+
+/* DELETE of one row by rowid: marked, applied by tl_store_sync. */
+int tl_store_mark_delete(tl_store *st, sqlite3_int64 rowid);
+int tl_store_apply_deletes(tl_store *st);
+int tl_store_optimize(tl_store *st);
+/* The NDJSON bytes of every block stored without the count (decoded and
+** counted here, read-only), added to *bytes. */
+int tl_store_count_ndjson(tl_store *st, sqlite3_int64 *bytes);
+/* Decodes every block and checks it against its metadata, the services
+** dictionary and the trace index: SQLITE_CORRUPT_VTAB at the first
+** problem.  With flush, pending writes are stored first. */
+int tl_store_integrity(tl_store *st, int flush);
+
+/* ---- scan_sql.c ----------------------------------------------------------- */
+
+/* What a cursor is asked for; built by the vtab's xFilter. */
+typedef struct tl_scan_filter {
+  int empty;                   /* a constraint no row can meet */
+  uint8_t (*traces)[16];       /* sorted trace ids; NULL = any */
+  size_t ntraces;
+  int64_t start_lo, start_hi;  /* inclusive bounds on start_ns */
+  int64_t end_lo, end_hi;      /* ... and end_ns */
+  const char *service;         /* service = ? (skips blocks only) */
+  size_t service_len;
+  uint32_t status_mask;        /* status_code = ? (skips blocks only); 0 = any */
+  int has_rowid;
+  sqlite3_int64 rowid;
+  uint32_t fields;             /* TL_FIELD_* the query reads */
+} tl_scan_filter;
+
+typedef struct tl_scan {
+  tl_store *st;
+  tl_scan_filter f;
+  sqlite3_stmt *rows;     /* block metadata: a full scan, or by id */
+  int by_id;              /* rows is TL_SQL_BLOCK_META, walked over ids */
+  tl_i64vec ids;
+  size_t next_id;
+  int64_t service_id;
+  tl_blockrow cur;
+  const tl_delblock *del; /* pending deletes of cur, if any */
+  int need_check;         /* spans of cur must be checked one by one */
+  int decoded;
+  uint32_t pos;
+  int eof;
+  tl_batch *batch;
+  tl_blockrd rd;
+} tl_scan;
+
+int tl_scan_init(tl_scan *sc, tl_store *st);
+void tl_scan_free(tl_scan *sc);
+/* Starts a scan; takes ownership of f->traces (sqlite3_malloc'd). */
+int tl_scan_start(tl_scan *sc, tl_scan_filter *f);
+int tl_scan_next(tl_scan *sc);
+/* The current span, decoded on first use; NULL on error (rc in *rc). */
+const tl_span *tl_scan_span(tl_scan *sc, int *rc);
+static inline sqlite3_int64 tl_scan_rowid(const tl_scan *sc) {
+  return TL_ROWID(sc->cur.id, sc->pos);
+}
+
+#endif

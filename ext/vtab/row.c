@@ -1,0 +1,397 @@
+/*
+** row.c — spans to SQL rows and back (see row.h for the columns).
+**
+** Reading a row (tl_row_result) is on the hot path of every scan, so ids are
+** hex-encoded into a stack buffer and JSON columns are written into one
+** reused scratch buffer.  Writing a row (tl_row_to_span) is on the hot path
+** of every INSERT: the resource and scope texts, identical for most rows of
+** a batch, are parsed once per batch through tl_row_cache.
+*/
+#include "sqlite3ext.h"
+SQLITE_EXTENSION_INIT3
+
+#include "row.h"
+
+#include <string.h>
+
+#include "../span/span_json.h"
+
+int tl_sqlite_rc(int rc) {
+  switch (rc) {
+    case TL_OK: return SQLITE_OK;
+    case TL_DONE: return SQLITE_DONE;
+    case TL_ENOMEM: return SQLITE_NOMEM;
+    case TL_EFORMAT: return SQLITE_ERROR;
+    case TL_EIO: return SQLITE_IOERR;
+    case TL_ERANGE: return SQLITE_TOOBIG;
+    default: return SQLITE_ERROR;
+  }
+}
+
+static void result_hex(sqlite3_context *ctx, const uint8_t *p, size_t n) {
+  static const char hexd[] = "0123456789abcdef";
+  char tmp[32];
+  for (size_t i = 0; i < n; i++) {
+    tmp[2 * i] = hexd[p[i] >> 4];
+    tmp[2 * i + 1] = hexd[p[i] & 15];
+  }
+  sqlite3_result_text(ctx, tmp, (int)(2 * n), SQLITE_TRANSIENT);
+}
+
+static void result_str_or_null(sqlite3_context *ctx, tl_str s) {
+  if (s.len)
+    sqlite3_result_text(ctx, s.ptr, (int)s.len, SQLITE_TRANSIENT);
+  else
+    sqlite3_result_null(ctx);
+}
+
+static void result_json(sqlite3_context *ctx, tl_buf *scratch, int wrote) {
+  if (scratch->oom) {
+    sqlite3_result_error_nomem(ctx);
+  } else if (!wrote) {
+    sqlite3_result_null(ctx);
+  } else {
+    sqlite3_result_text(ctx, scratch->p, (int)scratch->n, SQLITE_TRANSIENT);
+  }
+}
+
+void tl_row_result(sqlite3_context *ctx, const tl_span *s, int col, tl_buf *scratch) {
+  tl_buf_reset(scratch);
+  switch (col) {
+    case TL_COL_TRACE_ID: result_hex(ctx, s->trace_id, 16); break;
+    case TL_COL_SPAN_ID: result_hex(ctx, s->span_id, 8); break;
+    case TL_COL_PARENT_SPAN_ID:
+      if (tl_span_is_root(s))
+        sqlite3_result_null(ctx);
+      else
+        result_hex(ctx, s->parent_span_id, 8);
+      break;
+    case TL_COL_SERVICE: result_str_or_null(ctx, s->resource->service); break;
+    case TL_COL_NAME:
+      sqlite3_result_text(ctx, s->name.len ? s->name.ptr : "", (int)s->name.len,
+                          SQLITE_TRANSIENT);
+      break;
+    case TL_COL_KIND: sqlite3_result_text(ctx, tl_kind_name(s->kind), -1, SQLITE_STATIC); break;
+    case TL_COL_START_NS: sqlite3_result_int64(ctx, (sqlite3_int64)s->start_ns); break;
+    case TL_COL_END_NS: sqlite3_result_int64(ctx, (sqlite3_int64)s->end_ns); break;
+    case TL_COL_DURATION_NS:
+      sqlite3_result_int64(ctx, (sqlite3_int64)(s->end_ns - s->start_ns));
+      break;
+    case TL_COL_STATUS_CODE:
+      sqlite3_result_text(ctx, tl_status_name(s->status_code), -1, SQLITE_STATIC);
+      break;
+    case TL_COL_STATUS_MESSAGE: result_str_or_null(ctx, s->status_message); break;
+    case TL_COL_ATTRIBUTES: result_json(ctx, scratch, tl_json_attrs(scratch, &s->attrs)); break;
+    case TL_COL_RESOURCE: result_json(ctx, scratch, tl_json_resource(scratch, s->resource)); break;
+    case TL_COL_EVENTS: result_json(ctx, scratch, tl_json_events(scratch, s)); break;
+    case TL_COL_LINKS: result_json(ctx, scratch, tl_json_links(scratch, s)); break;
+    case TL_COL_SCOPE: result_json(ctx, scratch, tl_json_scope(scratch, s->scope)); break;
+    case TL_COL_TRACE_STATE: result_str_or_null(ctx, s->trace_state); break;
+    case TL_COL_FLAGS: sqlite3_result_int64(ctx, s->flags); break;
+    case TL_COL_DROPPED: result_json(ctx, scratch, tl_json_dropped(scratch, s)); break;
+    default: sqlite3_result_null(ctx); break;
+  }
+}
+
+/* ---- rows to spans ------------------------------------------------------ */
+
+static const char *const col_names[TL_NCOL] = {
+    "trace_id", "span_id", "parent_span_id", "service", "name", "kind",
+    "start_ns", "end_ns", "duration_ns", "status_code", "status_message",
+    "attributes", "resource", "events", "links", "scope", "trace_state",
+    "flags", "dropped"};
+
+#define CACHE_SLOTS 32
+
+typedef struct cache_slot {
+  uint64_t hash;
+  tl_str text; /* copy in the batch, compared on a hash hit */
+  const void *parsed;
+} cache_slot;
+
+struct tl_row_cache {
+  cache_slot resource[CACHE_SLOTS];
+  cache_slot scope[CACHE_SLOTS];
+};
+
+tl_row_cache *tl_row_cache_new(void) {
+  tl_row_cache *c = sqlite3_malloc64(sizeof *c);
+  if (c) tl_row_cache_reset(c);
+  return c;
+}
+
+void tl_row_cache_reset(tl_row_cache *c) { memset(c, 0, sizeof *c); }
+void tl_row_cache_free(tl_row_cache *c) { sqlite3_free(c); }
+
+/* The slot for text in one of the cache's tables, and whether it holds it. */
+static cache_slot *cache_find(cache_slot *table, const char *text, size_t n, int *hit) {
+  uint64_t h = tl_hash(text, n);
+  cache_slot *slot = &table[h % CACHE_SLOTS];
+  *hit = slot->parsed && slot->hash == h && slot->text.len == n &&
+         memcmp(slot->text.ptr, text, n) == 0;
+  if (!*hit) {
+    slot->hash = h;
+    slot->parsed = NULL;
+  }
+  return slot;
+}
+
+static int cache_store(tl_batch *b, cache_slot *slot, const char *text, size_t n,
+                       const void *parsed) {
+  slot->text = tl_batch_copy(b, text, n);
+  if (!slot->text.ptr) return TL_ENOMEM;
+  slot->parsed = parsed;
+  return TL_OK;
+}
+
+static int value_is_null(sqlite3_value *v) {
+  return !v || sqlite3_value_type(v) == SQLITE_NULL;
+}
+
+/* Text of a value (NULL for SQL NULL); blobs are taken as their bytes. */
+static const char *value_text(sqlite3_value *v, size_t *n) {
+  if (value_is_null(v)) {
+    *n = 0;
+    return NULL;
+  }
+  const char *t = (const char *)sqlite3_value_text(v);
+  *n = t ? (size_t)sqlite3_value_bytes(v) : 0;
+  return t;
+}
+
+/* An id column: hex text of up to 2*size digits (left-padded with zeros, as
+** Zipkin and Jaeger shorten ids) or a blob of exactly size bytes. */
+static int parse_id(sqlite3_value *v, uint8_t *out, size_t size, int col, tl_err *e) {
+  memset(out, 0, size);
+  if (sqlite3_value_type(v) == SQLITE_BLOB) {
+    if ((size_t)sqlite3_value_bytes(v) != size)
+      return tl_err_set(e, TL_EFORMAT, "%s: a blob id must be %zu bytes, not %d",
+                        col_names[col], size, sqlite3_value_bytes(v));
+    memcpy(out, sqlite3_value_blob(v), size);
+    return TL_OK;
+  }
+  size_t n;
+  const char *t = value_text(v, &n);
+  char padded[32];
+  if (!t || n == 0 || n > 2 * size)
+    return tl_err_set(e, TL_EFORMAT, "%s: expected up to %zu hex digits, got '%.*s'",
+                      col_names[col], 2 * size, (int)(n > 40 ? 40 : n), t ? t : "");
+  memset(padded, '0', 2 * size - n);
+  memcpy(padded + 2 * size - n, t, n);
+  if (tl_hex_decode(padded, 2 * size, out, size) < 0)
+    return tl_err_set(e, TL_EFORMAT, "%s: not a hex id: '%.*s'", col_names[col],
+                      (int)(n > 40 ? 40 : n), t);
+  return TL_OK;
+}
+
+/* kind and status_code: a name (tl_kind_parse) or its integer. */
+static int parse_enum_col(sqlite3_value *v, int col, int max,
+                          int (*parse)(const char *, size_t), uint8_t *out, tl_err *e) {
+  if (value_is_null(v)) {
+    *out = 0;
+    return TL_OK;
+  }
+  int t = sqlite3_value_type(v);
+  if (t == SQLITE_INTEGER) {
+    sqlite3_int64 i = sqlite3_value_int64(v);
+    if (i < 0 || i > max)
+      return tl_err_set(e, TL_EFORMAT, "%s: %lld is out of range 0..%d", col_names[col],
+                        (long long)i, max);
+    *out = (uint8_t)i;
+    return TL_OK;
+  }
+  size_t n;
+  const char *s = value_text(v, &n);
+  int k = s ? parse(s, n) : -1;
+  if (k < 0)
+    return tl_err_set(e, TL_EFORMAT, "%s: unknown value '%.*s'", col_names[col],
+                      (int)(n > 40 ? 40 : n), s ? s : "");
+  *out = (uint8_t)k;
+  return TL_OK;
+}
+
+static int parse_int_col(sqlite3_value *v, int col, sqlite3_int64 *out, tl_err *e) {
+  int t = sqlite3_value_type(v);
+  if (t == SQLITE_INTEGER) {
+    *out = sqlite3_value_int64(v);
+    return TL_OK;
+  }
+  if (t == SQLITE_FLOAT) {
+    double d = sqlite3_value_double(v);
+    if (d == (double)(sqlite3_int64)d) {
+      *out = (sqlite3_int64)d;
+      return TL_OK;
+    }
+  }
+  if (t == SQLITE_TEXT) {
+    /* Numeric text (from a CSV import) is accepted when it is an exact integer. */
+    sqlite3_value *copy = sqlite3_value_dup(v);
+    if (!copy) return TL_ENOMEM;
+    sqlite3_value_numeric_type(copy);
+    int ok = sqlite3_value_type(copy) == SQLITE_INTEGER;
+    *out = ok ? sqlite3_value_int64(copy) : 0;
+    sqlite3_value_free(copy);
+    if (ok) return TL_OK;
+  }
+  size_t n;
+  const char *s = value_text(v, &n);
+  return tl_err_set(e, TL_EFORMAT, "%s: expected an integer, got '%.*s'", col_names[col],
+                    (int)(n > 40 ? 40 : n), s ? s : "");
+}
+
+static int parse_text_col(tl_batch *b, sqlite3_value *v, tl_str *out) {
+  size_t n;
+  const char *t = value_text(v, &n);
+  out->ptr = NULL;
+  out->len = 0;
+  if (!n) return TL_OK;
+  *out = tl_batch_intern(b, t, n);
+  return out->ptr ? TL_OK : (n > TL_MAX_STRING ? TL_ERANGE : TL_ENOMEM);
+}
+
+/* The resource of a row: parsed from its JSON (once per batch for each
+** distinct text), then reconciled with the service column. */
+static int row_resource(tl_batch *b, tl_row_cache *cache, sqlite3_value *json,
+                        sqlite3_value *service, const tl_resource **out, tl_err *e) {
+  size_t n, sn;
+  const char *text = value_text(json, &n);
+  const char *svc = value_text(service, &sn);
+  const tl_resource *r = tl_batch_empty_resource(b);
+  if (n) {
+    int hit;
+    cache_slot *slot = cache_find(cache->resource, text, n, &hit);
+    if (hit) {
+      r = slot->parsed;
+    } else {
+      tl_resource *parsed;
+      int rc = tl_parse_resource(b, text, n, &parsed, e);
+      if (rc) return rc;
+      rc = cache_store(b, slot, text, n, parsed);
+      if (rc) return rc;
+      r = parsed;
+    }
+  }
+  if (!sn || (r->service.len == sn && memcmp(r->service.ptr, svc, sn) == 0)) {
+    *out = r;
+    return TL_OK;
+  }
+  if (r->service.len || tl_attrs_get(&r->attrs, "service.name"))
+    return tl_err_set(e, TL_EFORMAT,
+                      "service: '%.*s' differs from the resource's service.name '%.*s'",
+                      (int)(sn > 60 ? 60 : sn), svc, (int)r->service.len,
+                      r->service.ptr ? r->service.ptr : "");
+  /* A row with a service but no service.name in its resource (a hand-written
+  ** INSERT): the service becomes the resource's first attribute. */
+  tl_resource *with = tl_batch_alloc(b, sizeof *with);
+  if (!with) return TL_ENOMEM;
+  *with = *r;
+  with->attrs.n = r->attrs.n + 1;
+  with->attrs.items = tl_batch_alloc(b, sizeof(tl_kv) * with->attrs.n);
+  if (!with->attrs.items) return TL_ENOMEM;
+  with->attrs.items[0].key = tl_batch_intern_cstr(b, "service.name");
+  with->attrs.items[0].value.type = TL_V_STRING;
+  with->attrs.items[0].value.u.s = tl_batch_intern(b, svc, sn);
+  if (!with->attrs.items[0].key.ptr || !with->attrs.items[0].value.u.s.ptr) return TL_ENOMEM;
+  if (r->attrs.n) memcpy(with->attrs.items + 1, r->attrs.items, sizeof(tl_kv) * r->attrs.n);
+  tl_resource_set_service(with);
+  *out = with;
+  return TL_OK;
+}
+
+static int row_scope(tl_batch *b, tl_row_cache *cache, sqlite3_value *json,
+                     const tl_scope **out, tl_err *e) {
+  size_t n;
+  const char *text = value_text(json, &n);
+  if (!n) {
+    *out = tl_batch_empty_scope(b);
+    return TL_OK;
+  }
+  int hit;
+  cache_slot *slot = cache_find(cache->scope, text, n, &hit);
+  if (hit) {
+    *out = slot->parsed;
+    return TL_OK;
+  }
+  tl_scope *parsed;
+  int rc = tl_parse_scope(b, text, n, &parsed, e);
+  if (!rc) rc = cache_store(b, slot, text, n, parsed);
+  if (!rc) *out = parsed;
+  return rc;
+}
+
+static int row_fill(tl_batch *b, tl_row_cache *cache, sqlite3_value **v, tl_span *s,
+                    tl_err *e) {
+  int rc;
+  if (value_is_null(v[TL_COL_TRACE_ID]) || value_is_null(v[TL_COL_SPAN_ID]))
+    return tl_err_set(e, TL_EFORMAT, "%s: a span needs a trace_id and a span_id",
+                      value_is_null(v[TL_COL_TRACE_ID]) ? "trace_id" : "span_id");
+  if ((rc = parse_id(v[TL_COL_TRACE_ID], s->trace_id, 16, TL_COL_TRACE_ID, e))) return rc;
+  if ((rc = parse_id(v[TL_COL_SPAN_ID], s->span_id, 8, TL_COL_SPAN_ID, e))) return rc;
+  if (!value_is_null(v[TL_COL_PARENT_SPAN_ID]) &&
+      !(sqlite3_value_type(v[TL_COL_PARENT_SPAN_ID]) == SQLITE_TEXT &&
+        sqlite3_value_bytes(v[TL_COL_PARENT_SPAN_ID]) == 0) &&
+      (rc = parse_id(v[TL_COL_PARENT_SPAN_ID], s->parent_span_id, 8,
+                     TL_COL_PARENT_SPAN_ID, e)))
+    return rc;
+  if ((rc = parse_text_col(b, v[TL_COL_NAME], &s->name))) return rc;
+  if ((rc = parse_enum_col(v[TL_COL_KIND], TL_COL_KIND, 5, tl_kind_parse, &s->kind, e)))
+    return rc;
+
+  sqlite3_int64 start = 0, end = 0, dur = 0;
+  int has_end = !value_is_null(v[TL_COL_END_NS]);
+  int has_dur = !value_is_null(v[TL_COL_DURATION_NS]);
+  if (value_is_null(v[TL_COL_START_NS]))
+    return tl_err_set(e, TL_EFORMAT, "start_ns: a span needs a start time");
+  if ((rc = parse_int_col(v[TL_COL_START_NS], TL_COL_START_NS, &start, e))) return rc;
+  if (has_end && (rc = parse_int_col(v[TL_COL_END_NS], TL_COL_END_NS, &end, e))) return rc;
+  if (has_dur && (rc = parse_int_col(v[TL_COL_DURATION_NS], TL_COL_DURATION_NS, &dur, e)))
+    return rc;
+  if (!has_end) end = has_dur ? (sqlite3_int64)((uint64_t)start + (uint64_t)dur) : start;
+  if (has_end && has_dur && (sqlite3_int64)((uint64_t)end - (uint64_t)start) != dur)
+    return tl_err_set(e, TL_EFORMAT, "duration_ns: %lld is not end_ns - start_ns (%lld)",
+                      (long long)dur, (long long)((uint64_t)end - (uint64_t)start));
+  s->start_ns = (uint64_t)start;
+  s->end_ns = (uint64_t)end;
+
+  if ((rc = parse_enum_col(v[TL_COL_STATUS_CODE], TL_COL_STATUS_CODE, 2, tl_status_parse,
+                           &s->status_code, e)))
+    return rc;
+  if ((rc = parse_text_col(b, v[TL_COL_STATUS_MESSAGE], &s->status_message))) return rc;
+  if ((rc = parse_text_col(b, v[TL_COL_TRACE_STATE], &s->trace_state))) return rc;
+  if (!value_is_null(v[TL_COL_FLAGS])) {
+    sqlite3_int64 flags;
+    if ((rc = parse_int_col(v[TL_COL_FLAGS], TL_COL_FLAGS, &flags, e))) return rc;
+    if (flags < 0 || flags > 0xFFFFFFFFll)
+      return tl_err_set(e, TL_EFORMAT, "flags: %lld is not a 32-bit unsigned integer",
+                        (long long)flags);
+    s->flags = (uint32_t)flags;
+  }
+
+  size_t n;
+  const char *t = value_text(v[TL_COL_ATTRIBUTES], &n);
+  if ((rc = tl_parse_attrs(b, t, n, &s->attrs, e))) return rc;
+  t = value_text(v[TL_COL_EVENTS], &n);
+  if ((rc = tl_parse_events(b, t, n, s, e))) return rc;
+  t = value_text(v[TL_COL_LINKS], &n);
+  if ((rc = tl_parse_links(b, t, n, s, e))) return rc;
+  t = value_text(v[TL_COL_DROPPED], &n);
+  if ((rc = tl_parse_dropped(t, n, s, e))) return rc;
+  if ((rc = row_resource(b, cache, v[TL_COL_RESOURCE], v[TL_COL_SERVICE], &s->resource, e)))
+    return rc;
+  return row_scope(b, cache, v[TL_COL_SCOPE], &s->scope, e);
+}
+
+int tl_row_to_span(tl_batch *b, tl_row_cache *cache, sqlite3_value **values,
+                   tl_span **out, tl_err *e) {
+  tl_span *s = tl_batch_add_span(b);
+  if (!s) return tl_err_set(e, TL_ENOMEM, "out of memory");
+  int rc = row_fill(b, cache, values, s, e);
+  if (rc) {
+    tl_batch_pop_span(b);
+    if (rc == TL_ENOMEM) tl_err_set(e, TL_ENOMEM, "out of memory");
+    if (rc == TL_ERANGE) tl_err_set(e, TL_ERANGE, "a value is larger than %u bytes", TL_MAX_STRING);
+    return rc;
+  }
+  *out = s;
+  return TL_OK;
+}

@@ -1,0 +1,1314 @@
+/*
+** test_codec.c — the storage codecs of phases 1-3 (ndjson, cbor,
+** cbor_zstd) and the block envelope (ext/codec).
+**
+** What is checked: every codec gives back hand-built spans holding every
+** value type and edge (NaN, -0.0, INT64_MIN, end before start, non-UTF-8
+** text, strings past every CBOR length form, the stringref number limits),
+** compared field by field and as canonical NDJSON; every span of every real
+** trace file round-trips through every codec; the envelope refuses bad
+** magic, another codec's blocks, newer versions and wrong counts with exact
+** messages; every truncation of a small block is TL_EFORMAT and leaves the
+** batch as it was; flipping any byte never crashes; crafted CBOR and zstd
+** payloads are refused with exact messages; dictionaries train, are
+** recorded by id and are required to decode.
+**
+** Lines starting with "# " are information (bytes per span and speeds on
+** the real files and on generated spans), not assertions.
+*/
+#include "../../ext/codec/codec.h"
+#include "../../ext/common/varint.h"
+#include "../../ext/io/otlp_write.h"
+#include "../../ext/io/reader.h"
+#include "unit.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const tl_codec_vt *const all_codecs[] = {&tl_codec_ndjson, &tl_codec_cbor,
+                                                &tl_codec_cbor_zstd};
+#define N_CODECS 3
+
+/* ---- building spans ------------------------------------------------------- */
+
+static tl_value v_str(tl_batch *b, const char *s, size_t n) {
+  tl_value v = {TL_V_STRING, {.s = tl_batch_intern(b, s, n)}};
+  return v;
+}
+static tl_value v_cstr(tl_batch *b, const char *s) { return v_str(b, s, strlen(s)); }
+static tl_value v_int(int64_t i) {
+  tl_value v = {TL_V_INT, {.i = i}};
+  return v;
+}
+static tl_value v_dbl(double d) {
+  tl_value v = {TL_V_DOUBLE, {.d = d}};
+  return v;
+}
+static tl_value v_bool(int x) {
+  tl_value v = {TL_V_BOOL, {.b = x}};
+  return v;
+}
+static tl_value v_bytes(tl_batch *b, const char *p, size_t n) {
+  tl_value v = {TL_V_BYTES, {.s = tl_batch_copy(b, p, n)}};
+  return v;
+}
+static tl_value v_empty(void) {
+  tl_value v = {TL_V_EMPTY, {.i = 0}};
+  return v;
+}
+static tl_value v_array(tl_batch *b, const tl_value *items, uint32_t n) {
+  tl_value v = {TL_V_ARRAY, {.i = 0}};
+  v.u.arr.items = tl_batch_alloc(b, n * sizeof *items);
+  if (n) memcpy(v.u.arr.items, items, n * sizeof *items);
+  v.u.arr.n = n;
+  return v;
+}
+
+/* An attribute list from keys and values given in pairs. */
+static tl_attrs attrs_of(tl_batch *b, uint32_t dropped, const char *const *keys,
+                         const tl_value *vals, uint32_t n) {
+  tl_kvbuf kb = {0};
+  tl_attrs a;
+  for (uint32_t i = 0; i < n; i++)
+    tl_kvbuf_push(&kb, tl_batch_intern(b, keys[i], strlen(keys[i])), vals[i]);
+  tl_kvbuf_take(&kb, 0, b, &a);
+  tl_kvbuf_free(&kb);
+  a.dropped = dropped;
+  return a;
+}
+
+static tl_value v_kvlist(tl_batch *b, const char *const *keys, const tl_value *vals,
+                         uint32_t n) {
+  tl_attrs a = attrs_of(b, 0, keys, vals, n);
+  tl_value v = {TL_V_KVLIST, {.i = 0}};
+  v.u.kv.items = a.items;
+  v.u.kv.n = n;
+  return v;
+}
+
+static void set_id(uint8_t *id, size_t n, uint64_t seed) {
+  for (size_t i = 0; i < n; i++) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    id[i] = (uint8_t)(seed >> 56);
+  }
+}
+
+static tl_resource *resource_of(tl_batch *b, const char *service, const char *host) {
+  tl_resource *r = tl_batch_alloc(b, sizeof *r);
+  static const char *const keys[] = {"service.name", "host.name", "telemetry.sdk.language"};
+  tl_value vals[] = {v_cstr(b, service), v_cstr(b, host), v_cstr(b, "go")};
+  r->attrs = attrs_of(b, 0, keys, vals, 3);
+  tl_resource_set_service(r);
+  return r;
+}
+
+/* Spans holding every value type and every edge the model allows.  With
+** json_safe, only what canonical OTLP JSON can carry exactly (its strings
+** are UTF-8, so a non-UTF-8 byte comes back as the character U+00XX). */
+static void build_every_kind(tl_batch *b, int json_safe) {
+  tl_resource *r1 = resource_of(b, "frontend", "host-1");
+  tl_resource *r1_copy = resource_of(b, "frontend", "host-1"); /* same content */
+  tl_resource *r2 = tl_batch_alloc(b, sizeof *r2);
+  r2->schema_url = tl_batch_intern_cstr(b, "https://opentelemetry.io/schemas/1.21.0");
+  r2->attrs.dropped = 7;
+  tl_scope *sc = tl_batch_alloc(b, sizeof *sc);
+  sc->name = tl_batch_intern_cstr(b, "io.opentelemetry.http");
+  sc->version = tl_batch_intern_cstr(b, "1.2.3");
+  static const char *const sck[] = {"scope.attr"};
+  tl_value scv[] = {v_int(1)};
+  sc->attrs = attrs_of(b, 2, sck, scv, 1);
+  sc->schema_url = tl_batch_intern_cstr(b, "https://example.com/schema");
+
+  /* Span A: a root SERVER span with an attribute of every type. */
+  tl_span *a = tl_batch_add_span(b);
+  set_id(a->trace_id, 16, 1);
+  set_id(a->span_id, 8, 2);
+  a->trace_state = tl_batch_intern_cstr(b, "congo=t61rcWkgMzE");
+  a->flags = 0x101;
+  a->name = tl_batch_intern_cstr(b, "GET /api/cart");
+  a->kind = TL_KIND_SERVER;
+  a->start_ns = 1700000000123456789ull;
+  a->end_ns = a->start_ns + 1234567;
+  a->status_code = TL_STATUS_OK;
+  a->resource = r1;
+  a->scope = sc;
+  static const char *const nk[] = {"x", "x", "deep"};
+  tl_value inner_items[] = {v_int(1), v_cstr(b, "two")};
+  tl_value inner[] = {v_int(1), v_cstr(b, "duplicate key"),
+                      v_array(b, inner_items, 2)};
+  tl_value arr_items[] = {v_int(1),     v_cstr(b, "two"),        v_dbl(3.0),
+                          v_bool(1),    v_array(b, inner_items, 2), v_kvlist(b, nk, inner, 3),
+                          v_empty(),    v_bytes(b, "\x01\x02", 2)};
+  static const char *const keys[] = {
+      "s",    "empty",  "t",     "f",       "i0",    "imax",   "imin",  "ineg", "i23",
+      "i24",  "i255",   "i256",  "i65536",  "i2^32", "d",      "dhalf", "dnan", "dinf",
+      "dninf", "dneg0", "dbig",  "dsub",    "dfltmax", "bytes", "bytes0", "arr", "kv",
+      "emptyv", "",     "arr0",  "kv0"};
+  tl_value vals[] = {v_cstr(b, "hello"),
+                     v_cstr(b, ""),
+                     v_bool(1),
+                     v_bool(0),
+                     v_int(0),
+                     v_int(INT64_MAX),
+                     v_int(INT64_MIN),
+                     v_int(-1),
+                     v_int(23),
+                     v_int(24),
+                     v_int(255),
+                     v_int(256),
+                     v_int(65536),
+                     v_int(4294967296ll),
+                     v_dbl(0.1),
+                     v_dbl(0.5),
+                     v_dbl(NAN),
+                     v_dbl(INFINITY),
+                     v_dbl(-INFINITY),
+                     v_dbl(-0.0),
+                     v_dbl(1e300),
+                     v_dbl(5e-324),
+                     v_dbl(3.4028234663852886e38),
+                     v_bytes(b, "\x00\x01\xff", 3),
+                     v_bytes(b, "", 0),
+                     v_array(b, arr_items, 8),
+                     v_kvlist(b, nk, inner, 3),
+                     v_empty(),
+                     v_cstr(b, "empty key"),
+                     v_array(b, NULL, 0),
+                     v_kvlist(b, NULL, NULL, 0)};
+  a->attrs = attrs_of(b, 3, keys, vals, sizeof vals / sizeof vals[0]);
+  a->n_events = 2;
+  a->events = tl_batch_alloc(b, 2 * sizeof *a->events);
+  a->events[0].time_ns = a->start_ns + 10;
+  a->events[0].name = tl_batch_intern_cstr(b, "retry");
+  static const char *const ek[] = {"attempt"};
+  tl_value ev[] = {v_int(1)};
+  a->events[0].attrs = attrs_of(b, 1, ek, ev, 1);
+  a->events[1].time_ns = a->start_ns - 5; /* before the span started */
+  a->dropped_events = 2;
+  a->n_links = 1;
+  a->links = tl_batch_alloc(b, sizeof *a->links);
+  set_id(a->links[0].trace_id, 16, 9);
+  set_id(a->links[0].span_id, 8, 10);
+  a->links[0].trace_state = tl_batch_intern_cstr(b, "x=y");
+  a->links[0].flags = 1;
+  static const char *const lk[] = {"link.kind"};
+  tl_value lv[] = {v_cstr(b, "follows")};
+  a->links[0].attrs = attrs_of(b, 4, lk, lv, 1);
+  a->dropped_links = 5;
+
+  /* Span B: child of A, the same resource at another address, ending
+  ** before it starts, an error, strings with NUL (and non-UTF-8) bytes. */
+  tl_span *c = tl_batch_add_span(b);
+  memcpy(c->trace_id, a->trace_id, 16);
+  set_id(c->span_id, 8, 3);
+  memcpy(c->parent_span_id, a->span_id, 8);
+  c->name = json_safe ? tl_batch_intern_cstr(b, "SELECT cart") : tl_batch_intern(b, "bad\xff\xfe", 5);
+  c->kind = TL_KIND_CLIENT;
+  c->start_ns = a->start_ns + 100;
+  c->end_ns = c->start_ns - 100;
+  c->status_code = TL_STATUS_ERROR;
+  c->status_message = tl_batch_intern_cstr(b, "connection refused");
+  c->resource = r1_copy;
+  static const char *const ck[] = {"nul", "latin1"};
+  tl_value cv[] = {v_str(b, "a\0b", 3), json_safe ? v_cstr(b, "caf\xc3\xa9") : v_str(b, "caf\xe9", 4)};
+  c->attrs = attrs_of(b, 0, ck, cv, 2);
+
+  /* Span C: another trace, time extremes, long strings (every CBOR length
+  ** form), a resource with no attributes. */
+  tl_span *d = tl_batch_add_span(b);
+  set_id(d->trace_id, 16, 4);
+  set_id(d->span_id, 8, 5);
+  set_id(d->parent_span_id, 8, 6);
+  d->kind = TL_KIND_CONSUMER;
+  d->start_ns = UINT64_MAX;
+  d->end_ns = 0;
+  d->resource = r2;
+  d->scope = sc;
+  size_t long_n = 70000;
+  char *long_s = malloc(long_n);
+  for (size_t i = 0; i < long_n; i++) long_s[i] = (char)('a' + i % 26);
+  d->name = tl_batch_intern(b, long_s, 300);
+  static const char *const dk[] = {"long", "long.again", "mid"};
+  tl_value dv[] = {v_str(b, long_s, long_n), v_str(b, long_s, long_n), v_str(b, long_s, 30)};
+  d->attrs = attrs_of(b, 0, dk, dv, 3);
+  free(long_s);
+
+  /* Span D: same trace as A, repeating its strings; a minimal link. */
+  tl_span *f = tl_batch_add_span(b);
+  memcpy(f->trace_id, a->trace_id, 16);
+  set_id(f->span_id, 8, 7);
+  memcpy(f->parent_span_id, c->span_id, 8);
+  f->name = a->name;
+  f->kind = TL_KIND_INTERNAL;
+  f->start_ns = a->start_ns;
+  f->end_ns = a->end_ns;
+  f->resource = r1;
+  f->scope = sc;
+  f->attrs = attrs_of(b, 0, keys, vals, 5);
+  f->n_links = 1;
+  f->links = tl_batch_alloc(b, sizeof *f->links);
+  memcpy(f->links[0].trace_id, d->trace_id, 16);
+  memcpy(f->links[0].span_id, d->span_id, 8);
+
+  /* Span E: nothing set at all (zero ids, zero times). */
+  tl_batch_add_span(b);
+}
+
+/* Realistic spans of a small microservice system: traces of 4-12 spans
+** over 6 services, with http and db attributes that carry ids. */
+static void build_typical(tl_batch *b, size_t n, uint64_t seed) {
+  static const char *const services[] = {"frontend", "cart", "checkout", "payment",
+                                         "shipping", "catalog"};
+  static const char *const ops[] = {"GET /api/cart", "POST /api/checkout", "GET /api/products",
+                                    "SELECT products", "INSERT orders", "charge",
+                                    "GET /api/shipping/quote", "hipstershop.CartService/GetCart"};
+  tl_resource *res[6];
+  tl_scope *scope = tl_batch_alloc(b, sizeof *scope);
+  scope->name = tl_batch_intern_cstr(b, "go.opentelemetry.io/contrib/instrumentation/net/http");
+  scope->version = tl_batch_intern_cstr(b, "0.45.0");
+  for (int i = 0; i < 6; i++) {
+    char host[32];
+    snprintf(host, sizeof host, "%s-7d9f8c6b5-x%d", services[i], i);
+    res[i] = resource_of(b, services[i], host);
+  }
+  uint64_t x = seed | 1;
+  uint64_t t = 1700000000000000000ull;
+  tl_span *root = NULL;
+  size_t left_in_trace = 0;
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    tl_span *s = tl_batch_add_span(b);
+    if (!left_in_trace) {
+      left_in_trace = 4 + x % 9;
+      set_id(s->trace_id, 16, x);
+      root = s;
+    } else {
+      memcpy(s->trace_id, root->trace_id, 16);
+      memcpy(s->parent_span_id, root->span_id, 8);
+    }
+    left_in_trace--;
+    set_id(s->span_id, 8, x >> 3);
+    s->name = tl_batch_intern_cstr(b, ops[x % 8]);
+    s->kind = (uint8_t)(1 + x % 3);
+    t += x % 1000000;
+    s->start_ns = t;
+    s->end_ns = t + (x >> 20) % 50000000;
+    s->status_code = x % 50 == 0 ? TL_STATUS_ERROR : TL_STATUS_UNSET;
+    s->resource = res[(x >> 8) % 6];
+    s->scope = scope;
+    char url[96], stmt[96];
+    snprintf(url, sizeof url, "http://cart:8080/api/cart/%llu?session=%llx",
+             (unsigned long long)(x % 100000), (unsigned long long)(x >> 16));
+    snprintf(stmt, sizeof stmt, "SELECT * FROM products WHERE id = %llu",
+             (unsigned long long)(x % 5000));
+    static const char *const keys[] = {"http.method", "http.url", "http.status_code",
+                                       "db.statement", "net.peer.name"};
+    tl_value vals[] = {v_cstr(b, x % 3 ? "GET" : "POST"), v_cstr(b, url),
+                       v_int(s->status_code ? 500 : 200), v_cstr(b, stmt),
+                       v_cstr(b, services[(x >> 11) % 6])};
+    s->attrs = attrs_of(b, 0, keys, vals, 5);
+  }
+}
+
+/* ---- comparing spans ------------------------------------------------------ */
+
+static int same_str(tl_str a, tl_str b) {
+  return a.len == b.len && (!a.len || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static int same_kvs(const tl_kv *a, uint32_t na, const tl_kv *b, uint32_t nb);
+
+static int same_value(const tl_value *a, const tl_value *b) {
+  if (a->type != b->type) return 0;
+  switch (a->type) {
+    case TL_V_STRING:
+    case TL_V_BYTES: return same_str(a->u.s, b->u.s);
+    case TL_V_BOOL: return a->u.b == b->u.b;
+    case TL_V_INT: return a->u.i == b->u.i;
+    case TL_V_DOUBLE: return memcmp(&a->u.d, &b->u.d, sizeof(double)) == 0;
+    case TL_V_ARRAY:
+      if (a->u.arr.n != b->u.arr.n) return 0;
+      for (uint32_t i = 0; i < a->u.arr.n; i++)
+        if (!same_value(&a->u.arr.items[i], &b->u.arr.items[i])) return 0;
+      return 1;
+    case TL_V_KVLIST: return same_kvs(a->u.kv.items, a->u.kv.n, b->u.kv.items, b->u.kv.n);
+    default: return 1;
+  }
+}
+
+static int same_kvs(const tl_kv *a, uint32_t na, const tl_kv *b, uint32_t nb) {
+  if (na != nb) return 0;
+  for (uint32_t i = 0; i < na; i++)
+    if (!same_str(a[i].key, b[i].key) || !same_value(&a[i].value, &b[i].value)) return 0;
+  return 1;
+}
+
+static int same_attrs(const tl_attrs *a, const tl_attrs *b) {
+  return a->dropped == b->dropped && same_kvs(a->items, a->n, b->items, b->n);
+}
+
+/* The first field in which two spans differ, or NULL. */
+static const char *span_diff(const tl_span *a, const tl_span *b) {
+  if (memcmp(a->trace_id, b->trace_id, 16)) return "trace_id";
+  if (memcmp(a->span_id, b->span_id, 8)) return "span_id";
+  if (memcmp(a->parent_span_id, b->parent_span_id, 8)) return "parent_span_id";
+  if (!same_str(a->trace_state, b->trace_state)) return "trace_state";
+  if (a->flags != b->flags) return "flags";
+  if (!same_str(a->name, b->name)) return "name";
+  if (a->kind != b->kind) return "kind";
+  if (a->start_ns != b->start_ns || a->end_ns != b->end_ns) return "times";
+  if (a->status_code != b->status_code || !same_str(a->status_message, b->status_message))
+    return "status";
+  if (!same_attrs(&a->attrs, &b->attrs)) return "attrs";
+  if (a->n_events != b->n_events || a->dropped_events != b->dropped_events) return "events";
+  for (uint32_t i = 0; i < a->n_events; i++) {
+    const tl_event *x = &a->events[i], *y = &b->events[i];
+    if (x->time_ns != y->time_ns || !same_str(x->name, y->name) || !same_attrs(&x->attrs, &y->attrs))
+      return "event";
+  }
+  if (a->n_links != b->n_links || a->dropped_links != b->dropped_links) return "links";
+  for (uint32_t i = 0; i < a->n_links; i++) {
+    const tl_link *x = &a->links[i], *y = &b->links[i];
+    if (memcmp(x->trace_id, y->trace_id, 16) || memcmp(x->span_id, y->span_id, 8) ||
+        !same_str(x->trace_state, y->trace_state) || x->flags != y->flags ||
+        !same_attrs(&x->attrs, &y->attrs))
+      return "link";
+  }
+  const tl_resource *r = a->resource, *q = b->resource;
+  if (!same_attrs(&r->attrs, &q->attrs) || !same_str(r->schema_url, q->schema_url) ||
+      !same_str(r->service, q->service))
+    return "resource";
+  const tl_scope *s = a->scope, *t = b->scope;
+  if (!same_str(s->name, t->name) || !same_str(s->version, t->version) ||
+      !same_attrs(&s->attrs, &t->attrs) || !same_str(s->schema_url, t->schema_url))
+    return "scope";
+  return NULL;
+}
+
+/* Canonical NDJSON of one span, in a static buffer. */
+static const char *ndjson_of(const tl_span *s, tl_buf *buf) {
+  tl_buf_reset(buf);
+  tl_otlp_write_span(buf, s);
+  return tl_buf_cstr(buf);
+}
+
+static int same_ndjson(const tl_span *a, const tl_span *b) {
+  tl_buf x, y;
+  tl_buf_init(&x);
+  tl_buf_init(&y);
+  int same = strcmp(ndjson_of(a, &x), ndjson_of(b, &y)) == 0;
+  if (!same) printf("# ndjson differs:\n#  %s#  %s", x.p, y.p);
+  tl_buf_free(&x);
+  tl_buf_free(&y);
+  return same;
+}
+
+/* ---- codec helpers --------------------------------------------------------- */
+
+static void *new_state(const tl_codec_vt *vt, const tl_codec_opts *opts) {
+  void *st = NULL;
+  tl_err e = {0};
+  int rc = vt->create(opts, &st, &e);
+  if (rc) printf("# create %s: %s\n", vt->name, e.msg);
+  return st;
+}
+
+static tl_span **spans_of(tl_batch *b) {
+  size_t n = tl_batch_count(b);
+  tl_span **v = malloc((n ? n : 1) * sizeof *v);
+  for (size_t i = 0; i < n; i++) v[i] = tl_batch_span(b, i);
+  return v;
+}
+
+/* Encodes all spans of b as one block into blob (reset first). */
+static int encode_all(const tl_codec_vt *vt, void *st, tl_batch *b, tl_buf *blob, tl_err *e) {
+  tl_span **v = spans_of(b);
+  tl_buf_reset(blob);
+  int rc = tl_block_encode(vt, st, v, tl_batch_count(b), blob, e);
+  free(v);
+  return rc;
+}
+
+static int decode_blob(const tl_codec_vt *vt, void *st, const tl_buf *blob, size_t len,
+                       tl_batch *out, tl_err *e) {
+  tl_err_clear(e);
+  return tl_block_decode(vt, st, (const uint8_t *)blob->p, len, TL_FIELDS_ALL, out, e);
+}
+
+/* Round trip of all spans of b through one codec, checked span by span. */
+static void check_round_trip(const tl_codec_vt *vt, tl_batch *b, int deep) {
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  tl_batch *out = tl_batch_new();
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  int rc = decode_blob(vt, st, &blob, blob.n, out, &e);
+  if (rc) printf("# %s: %s\n", vt->name, e.msg);
+  CHECK_INT(rc, TL_OK);
+  CHECK_INT(tl_batch_count(out), tl_batch_count(b));
+  for (size_t i = 0; i < tl_batch_count(out) && i < tl_batch_count(b); i++) {
+    const char *diff = deep ? span_diff(tl_batch_span(b, i), tl_batch_span(out, i)) : NULL;
+    if (diff) UNIT_FAIL("%s: span %zu differs in %s", vt->name, i, diff);
+    if (!same_ndjson(tl_batch_span(b, i), tl_batch_span(out, i)))
+      UNIT_FAIL("%s: span %zu differs as NDJSON", vt->name, i);
+  }
+  tl_batch_free(out);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- registry and envelope --------------------------------------------------- */
+
+TEST(codecs_are_found_by_name_and_id) {
+  CHECK(tl_codec_by_name("ndjson") == &tl_codec_ndjson);
+  CHECK(tl_codec_by_name("cbor") == &tl_codec_cbor);
+  CHECK(tl_codec_by_name("cbor_zstd") == &tl_codec_cbor_zstd);
+  CHECK(tl_codec_by_name("CBOR") == NULL);
+  CHECK(tl_codec_by_name("") == NULL);
+  CHECK(tl_codec_by_name(NULL) == NULL);
+  CHECK(tl_codec_by_id(TL_CODEC_NDJSON) == &tl_codec_ndjson);
+  CHECK(tl_codec_by_id(TL_CODEC_CBOR) == &tl_codec_cbor);
+  CHECK(tl_codec_by_id(TL_CODEC_CBOR_ZSTD) == &tl_codec_cbor_zstd);
+  CHECK(tl_codec_by_id(0) == NULL);
+  CHECK(tl_codec_by_id(99) == NULL);
+  CHECK(tl_codec_cbor.train == NULL && tl_codec_ndjson.add_dict == NULL);
+  CHECK(tl_codec_cbor_zstd.train != NULL && tl_codec_cbor_zstd.add_dict != NULL);
+}
+
+/* A small block of `vt` holding the spans of build_typical(n). */
+static void small_block(const tl_codec_vt *vt, void *st, size_t n, tl_buf *blob) {
+  tl_batch *b = tl_batch_new();
+  tl_err e = {0};
+  build_typical(b, n, 42);
+  CHECK_INT(encode_all(vt, st, b, blob, &e), TL_OK);
+  tl_batch_free(b);
+}
+
+static const char *decode_error(const tl_codec_vt *vt, void *st, const uint8_t *p, size_t n,
+                                tl_err *e) {
+  tl_batch *out = tl_batch_new();
+  tl_err_clear(e);
+  int rc = tl_block_decode(vt, st, p, n, TL_FIELDS_ALL, out, e);
+  if (rc == TL_OK) snprintf(e->msg, sizeof e->msg, "(decoded)");
+  else if (tl_batch_count(out) != 0) snprintf(e->msg, sizeof e->msg, "(spans left in the batch)");
+  tl_batch_free(out);
+  return e->msg;
+}
+
+TEST(envelope_layout_and_errors) {
+  void *st = new_state(&tl_codec_cbor, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  small_block(&tl_codec_cbor, st, 3, &blob);
+  const uint8_t *p = (const uint8_t *)blob.p;
+  CHECK(memcmp(p, "TLB\x01", 4) == 0);
+  CHECK_INT(p[4], TL_CODEC_CBOR);
+  CHECK_INT(p[5], 1);
+  CHECK_INT(p[6], 3);
+  size_t n = 0;
+  CHECK_INT(tl_block_span_count(p, blob.n, &n, &e), TL_OK);
+  CHECK_INT(n, 3);
+
+  uint8_t *q = malloc(blob.n);
+  memcpy(q, p, blob.n);
+  q[0] = 'X';
+  CHECK_STR(decode_error(&tl_codec_cbor, st, q, blob.n, &e), "block: bad magic (not a tracelite block)");
+  CHECK_INT(e.rc, TL_EFORMAT);
+  tl_err_clear(&e);
+  CHECK_INT(tl_block_span_count(q, blob.n, &n, &e), TL_EFORMAT);
+  q[0] = 'T';
+  void *zst = new_state(&tl_codec_cbor_zstd, NULL);
+  CHECK_STR(decode_error(&tl_codec_cbor_zstd, zst, q, blob.n, &e),
+            "block: written by codec 2 (cbor), this table reads cbor_zstd");
+  q[4] = 77;
+  CHECK_STR(decode_error(&tl_codec_cbor, st, q, blob.n, &e),
+            "block: written by codec 77 (unknown), this table reads cbor");
+  q[4] = TL_CODEC_CBOR;
+  q[5] = 2;
+  CHECK_STR(decode_error(&tl_codec_cbor, st, q, blob.n, &e),
+            "block: cbor payload version 2, this build reads versions 1 to 1 (written by a "
+            "newer tracelite?)");
+  q[5] = 0;
+  CHECK_STR(decode_error(&tl_codec_cbor, st, q, blob.n, &e),
+            "block: cbor payload version 0, this build reads versions 1 to 1 (written by a "
+            "newer tracelite?)");
+  q[5] = 1;
+  q[6] = 4; /* one span more than the payload holds */
+  CHECK_STR(decode_error(&tl_codec_cbor, st, q, blob.n, &e),
+            "cbor payload: 3 spans, the block says 4 at byte 243");
+  CHECK_INT(e.rc, TL_EFORMAT);
+  q[6] = 3;
+  CHECK_STR(decode_error(&tl_codec_cbor, st, q, 6, &e), "block: truncated envelope");
+  CHECK_STR(decode_error(&tl_codec_cbor, st, q, 2, &e), "block: truncated envelope");
+  free(q);
+
+  /* A span count past the limit, in the envelope alone. */
+  tl_buf big;
+  tl_buf_init(&big);
+  tl_buf_append(&big, "TLB\x01\x02\x01", 6);
+  tl_buf_varint(&big, (uint64_t)TL_BLOCK_MAX_SPANS + 1);
+  tl_err_clear(&e);
+  CHECK_INT(tl_block_span_count((const uint8_t *)big.p, big.n, &n, &e), TL_EFORMAT);
+  CHECK_STR(e.msg, "block: span count 1048577 is past the limit of 1048576");
+  tl_buf_free(&big);
+
+  /* Encoding more spans than a block holds is refused before any work. */
+  tl_err_clear(&e);
+  tl_buf_reset(&blob);
+  tl_buf_append(&blob, "keep", 4);
+  CHECK_INT(tl_block_encode(&tl_codec_cbor, st, NULL, (size_t)TL_BLOCK_MAX_SPANS + 1, &blob, &e),
+            TL_ERANGE);
+  CHECK_STR(e.msg, "block: 1048577 spans, at most 1048576 fit in one block");
+  CHECK_INT(blob.n, 4);
+
+  tl_buf_free(&blob);
+  tl_codec_cbor.destroy(st);
+  tl_codec_cbor_zstd.destroy(zst);
+}
+
+/* ---- round trips ------------------------------------------------------------ */
+
+TEST(every_value_type_round_trips) {
+  for (int safe = 0; safe < 2; safe++) {
+    tl_batch *b = tl_batch_new();
+    build_every_kind(b, safe);
+    for (int c = 0; c < N_CODECS; c++) {
+      /* The NDJSON baseline carries UTF-8 text only, and NaN without its
+      ** payload bits: it is compared as canonical NDJSON. */
+      if (all_codecs[c] == &tl_codec_ndjson && !safe) continue;
+      check_round_trip(all_codecs[c], b, all_codecs[c] != &tl_codec_ndjson);
+    }
+    tl_batch_free(b);
+  }
+}
+
+TEST(empty_blocks_round_trip) {
+  for (int c = 0; c < N_CODECS; c++) {
+    tl_batch *b = tl_batch_new();
+    check_round_trip(all_codecs[c], b, 1);
+    tl_batch_free(b);
+  }
+}
+
+TEST(decoded_spans_share_resources_and_scopes) {
+  tl_batch *b = tl_batch_new(), *out = tl_batch_new();
+  build_every_kind(b, 1);
+  void *st = new_state(&tl_codec_cbor, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  CHECK_INT(encode_all(&tl_codec_cbor, st, b, &blob, &e), TL_OK);
+  /* Spans already in the batch stay, and come first. */
+  tl_span *first = tl_batch_add_span(out);
+  first->name = tl_batch_intern_cstr(out, "already here");
+  CHECK_INT(decode_blob(&tl_codec_cbor, st, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 6);
+  CHECK(tl_batch_span(out, 0) == first);
+  tl_span *a = tl_batch_span(out, 1), *c = tl_batch_span(out, 2), *d = tl_batch_span(out, 3),
+          *f = tl_batch_span(out, 4), *z = tl_batch_span(out, 5);
+  /* A and B had equal resources at two addresses: one resource now. */
+  CHECK(a->resource == c->resource);
+  CHECK(a->resource == f->resource);
+  CHECK(a->resource != d->resource);
+  CHECK_TLSTR(a->resource->service, "frontend");
+  CHECK(a->scope == d->scope);
+  CHECK(c->scope == tl_batch_empty_scope(out));
+  CHECK(z->resource == tl_batch_empty_resource(out));
+  /* Strings are interned in the batch. */
+  CHECK(a->name.ptr == f->name.ptr);
+  CHECK(a->name.ptr == tl_batch_intern_cstr(out, "GET /api/cart").ptr);
+  tl_buf_free(&blob);
+  tl_codec_cbor.destroy(st);
+  tl_batch_free(b);
+  tl_batch_free(out);
+}
+
+/* 100,000 spans with distinct 6-byte names cross stringref's 65,536-string
+** limit, after which 6-byte strings are no longer numbered. */
+TEST(stringref_limits_round_trip) {
+  tl_batch *b = tl_batch_new();
+  build_typical(b, 100000, 7);
+  for (size_t i = 0; i < tl_batch_count(b); i++) {
+    char name[16];
+    snprintf(name, sizeof name, "o%05zu", i % 90000);
+    tl_batch_span(b, i)->name = tl_batch_intern_cstr(b, name);
+  }
+  check_round_trip(&tl_codec_cbor, b, 1);
+  tl_batch_free(b);
+}
+
+TEST(encoder_refuses_what_it_cannot_write) {
+  tl_batch *b = tl_batch_new();
+  tl_span *s = tl_batch_add_span(b);
+  /* An int inside TL_MAX_DEPTH + 1 arrays: one level too deep. */
+  tl_value v = v_int(1);
+  for (int i = 0; i < TL_MAX_DEPTH + 1; i++) v = v_array(b, &v, 1);
+  static const char *const k[] = {"deep"};
+  s->attrs = attrs_of(b, 0, k, &v, 1);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_buf_append(&blob, "keep", 4);
+  for (int c = 1; c < N_CODECS; c++) {
+    void *st = new_state(all_codecs[c], NULL);
+    tl_err e = {0};
+    CHECK_INT(tl_block_encode(all_codecs[c], st, &s, 1, &blob, &e), TL_ERANGE);
+    CHECK_STR(e.msg, "cbor: attribute values nested deeper than 32");
+    CHECK_INT(blob.n, 4);
+    all_codecs[c]->destroy(st);
+  }
+  /* One level less is fine. */
+  s->attrs.items[0].value = v.u.arr.items[0];
+  check_round_trip(&tl_codec_cbor, b, 1);
+  s->attrs.items[0].value.type = 9;
+  void *st = new_state(&tl_codec_cbor, NULL);
+  tl_err e = {0};
+  CHECK_INT(tl_block_encode(&tl_codec_cbor, st, &s, 1, &blob, &e), TL_EMISUSE);
+  CHECK_STR(e.msg, "cbor: attribute value of unknown type 9");
+  tl_codec_cbor.destroy(st);
+  tl_buf_free(&blob);
+  tl_batch_free(b);
+}
+
+/* ---- hostile blocks ------------------------------------------------------------ */
+
+TEST(every_truncation_is_refused) {
+  for (int c = 0; c < N_CODECS; c++) {
+    void *st = new_state(all_codecs[c], NULL);
+    tl_buf blob;
+    tl_buf_init(&blob);
+    small_block(all_codecs[c], st, 3, &blob);
+    tl_err e = {0};
+    int bad = 0;
+    for (size_t len = 0; len < blob.n; len++) {
+      uint8_t *q = malloc(len ? len : 1); /* exact size: ASan sees any over-read */
+      memcpy(q, blob.p, len);
+      decode_error(all_codecs[c], st, q, len, &e);
+      if (e.rc != TL_EFORMAT && !bad++)
+        UNIT_FAIL("%s: truncated to %zu bytes: rc %d (%.300s)", all_codecs[c]->name, len, e.rc, e.msg);
+      free(q);
+    }
+    /* The whole block still decodes with the same state. */
+    tl_batch *out = tl_batch_new();
+    CHECK_INT(decode_blob(all_codecs[c], st, &blob, blob.n, out, &e), TL_OK);
+    CHECK_INT(tl_batch_count(out), 3);
+    tl_batch_free(out);
+    tl_buf_free(&blob);
+    all_codecs[c]->destroy(st);
+  }
+}
+
+TEST(flipped_bytes_never_crash) {
+  for (int c = 0; c < N_CODECS; c++) {
+    void *st = new_state(all_codecs[c], NULL);
+    tl_buf blob;
+    tl_buf_init(&blob);
+    small_block(all_codecs[c], st, 4, &blob);
+    uint8_t *q = malloc(blob.n);
+    static const uint8_t masks[] = {0x01, 0x80, 0xff, 0x1f};
+    size_t failed = 0, decoded = 0;
+    for (size_t i = 0; i < blob.n; i++) {
+      for (size_t m = 0; m < sizeof masks; m++) {
+        memcpy(q, blob.p, blob.n);
+        q[i] ^= masks[m];
+        tl_batch *out = tl_batch_new();
+        tl_err e = {0};
+        int rc = tl_block_decode(all_codecs[c], st, q, blob.n, TL_FIELDS_ALL, out, &e);
+        if (rc == TL_OK) {
+          decoded++;
+          CHECK_INT(tl_batch_count(out), 4);
+        } else {
+          failed++;
+          CHECK_INT(tl_batch_count(out), 0);
+          CHECK(e.msg[0] != 0);
+        }
+        tl_batch_free(out);
+      }
+    }
+    CHECK(failed > 0);
+    printf("# %s: %zu-byte block, %zu flips refused, %zu decoded\n", all_codecs[c]->name,
+           blob.n, failed, decoded);
+    free(q);
+    tl_buf_free(&blob);
+    all_codecs[c]->destroy(st);
+  }
+}
+
+/* Decodes a hand-made cbor payload (hex, spaces ignored) claiming n spans. */
+static const char *cbor_error(const char *hex, size_t n) {
+  static tl_err e;
+  uint8_t raw[512];
+  char digits[1024];
+  size_t k = 0;
+  for (const char *h = hex; *h && k < sizeof digits; h++)
+    if (*h != ' ') digits[k++] = *h; /* spaces only separate items for the reader */
+  long len = tl_hex_decode(digits, k, raw, sizeof raw);
+  CHECK(len >= 0);
+  if (len < 0) return "(bad hex)";
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_buf_append(&blob, "TLB\x01\x02\x01", 6);
+  tl_buf_varint(&blob, n);
+  tl_buf_append(&blob, raw, (size_t)len);
+  void *st = new_state(&tl_codec_cbor, NULL);
+  decode_error(&tl_codec_cbor, st, (const uint8_t *)blob.p, blob.n, &e);
+  tl_codec_cbor.destroy(st);
+  tl_buf_free(&blob);
+  return e.msg;
+}
+
+TEST(crafted_cbor_is_refused_exactly) {
+  /* d90100 = tag 256; 83 = array(3); 80 = []; 81 = array(1); a1 = map(1).
+  ** Offsets count from the start of the payload; the first span's map is
+  ** at byte 7 in "d9010083808081...". */
+  CHECK_STR(cbor_error("", 0), "cbor payload: truncated at byte 0");
+  CHECK_STR(cbor_error("83808080", 0), "cbor payload: no stringref namespace tag at byte 0");
+  CHECK_STR(cbor_error("d90100 83 8080", 0),
+            "cbor payload: payload claims 3 items, more than the bytes left at byte 3");
+  CHECK_STR(cbor_error("d90100 82 808080", 0),
+            "cbor payload: payload array of 2 items, expected 3 at byte 3");
+  CHECK_STR(cbor_error("d90100 83 808080 9f", 0),
+            "cbor payload: bytes after the last span: 1 at byte 7");
+  CHECK_STR(cbor_error("d90100 83 8080 9f", 0),
+            "cbor payload: indefinite length or reserved value 0x9f at byte 6");
+  /* Counts are checked against the bytes left before anything is allocated. */
+  CHECK_STR(cbor_error("d90100 83 8080 9bffffffffffffffff", 0),
+            "cbor payload: span list claims 18446744073709551615 items, more than the bytes "
+            "left at byte 6");
+  CHECK_STR(cbor_error("d90100 83 8080 9a00100000", TL_BLOCK_MAX_SPANS),
+            "cbor payload: span list claims 1048576 items, more than the bytes left at byte 6");
+  CHECK_STR(cbor_error("d90100 83 8080 82a0a0", 1),
+            "cbor payload: 2 spans, the block says 1 at byte 6");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a2 0600", 1),
+            "cbor payload: span claims 2 items, more than the bytes left at byte 7");
+  CHECK_STR(cbor_error("d90100 83 81a0 80 81 a10ca16178 9bffffffffffffffff", 1),
+            "cbor payload: array value claims 18446744073709551615 items, more than the bytes "
+            "left at byte 13");
+  CHECK_STR(cbor_error("d90100 83 80 9a7fffffff", 0),
+            "cbor payload: scope table claims 2147483647 items, more than the bytes left at byte 5");
+  /* Spans: ids, keys, ranges. */
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 01 5bffffffffffffffff", 1),
+            "cbor payload: trace id runs past the end (18446744073709551615 bytes) at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 01 bbffffffffffffffff", 1),
+            "cbor payload: trace id is not a string at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 01 41aa", 1),
+            "cbor payload: trace id is not a byte string of 16 bytes at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 06 61", 1),
+            "cbor payload: name runs past the end (1 bytes) at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 06 00", 1),
+            "cbor payload: name is not a string at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a2 07 06 07 00", 1),
+            "cbor payload: kind 6 is past 5 at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a2 07 01 07 01", 1),
+            "cbor payload: map key 7 out of order at byte 10");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 1818 00", 1),
+            "cbor payload: unknown span key 24 at byte 8");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 1800 00", 1),
+            "cbor payload: map key 0 out of order at byte 8");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0a 03", 1),
+            "cbor payload: status code 3 is past 2 at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 05 1b0000000100000000", 1),
+            "cbor payload: flags 4294967296 is past 2^32-1 at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 09 1b8000000000000000", 1),
+            "cbor payload: duration does not fit in 64 bits at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0c", 1),
+            "cbor payload: span claims 1 items, more than the bytes left at byte 7");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0c a1", 1),
+            "cbor payload: attributes claims 1 items, more than the bytes left at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0c a1 6178", 1), "cbor payload: truncated at byte 12");
+  /* Every span needs an entry in each table (index 0 when left out). */
+  CHECK_STR(cbor_error("d90100 83 8080 81 a0", 1),
+            "cbor payload: resource index 0 past the 0 in the table at byte 7");
+  CHECK_STR(cbor_error("d90100 83 81a0 80 81 a1 12 01", 1),
+            "cbor payload: resource index 1 past the 1 in the table at byte 8");
+  CHECK_STR(cbor_error("d90100 83 81a0 81a0 81 a1 13 1a00010000", 1),
+            "cbor payload: scope index 65536 past the 1 in the table at byte 9");
+  CHECK_STR(cbor_error("d90100 83 81a0 81a0 81 a0", 1), "(decoded)");
+  /* Strings and references: "abc" (63616263) is string number 0. */
+  CHECK_STR(cbor_error("d90100 83 81a0 81a0 81 a2 06 63616263 0b d81900", 1), "(decoded)");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 06 d81900", 1),
+            "cbor payload: string reference 0 past the 0 strings numbered at byte 9");
+  /* A 2-byte string is too short to be numbered. */
+  CHECK_STR(cbor_error("d90100 83 8080 81 a2 06 626162 0b d81900", 1),
+            "cbor payload: string reference 0 past the 0 strings numbered at byte 13");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 06 c000", 1),
+            "cbor payload: unexpected tag 0 for name at byte 9");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a2 06 63616263 0c d81900", 1),
+            "cbor payload: attributes is not a map at byte 14");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a2 01 50000102030405060708090a0b0c0d0e0f 06 d81900", 1),
+            "cbor payload: name is not a text string at byte 27");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0c a1 01 01", 1),
+            "cbor payload: attribute key is not a string at byte 10");
+  /* Values. */
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0c a16178 f93c00", 1),
+            "cbor payload: unsupported value 0xf9 at byte 12");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0c a16178 f7", 1),
+            "cbor payload: unsupported value 0xf7 at byte 12");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0c a16178 fb0000", 1),
+            "cbor payload: truncated at byte 12");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0c a16178 3b8000000000000000", 1),
+            "cbor payload: int value does not fit in 64 bits at byte 12");
+  /* An int inside 33 arrays: one deeper than TL_MAX_DEPTH allows. */
+  char deep[256] = "d9010083 81a0 81a0 81 a1 0c a16178";
+  for (int i = 0; i <= TL_MAX_DEPTH; i++) strcat(deep, "81");
+  strcat(deep, "01");
+  CHECK_STR(cbor_error(deep, 1), "cbor payload: values nested deeper than 32 at byte 47");
+  deep[strlen(deep) - 4] = 0;
+  strcat(deep, "01");
+  CHECK_STR(cbor_error(deep, 1), "(decoded)");
+  /* Tables, events and links. */
+  CHECK_STR(cbor_error("d90100 83 81a10400 8080", 0),
+            "cbor payload: unknown resource key 4 at byte 6");
+  CHECK_STR(cbor_error("d90100 83 81a2036001a0 8080", 0),
+            "cbor payload: map key 1 out of order at byte 8");
+  CHECK_STR(cbor_error("d90100 83 80 81a10600 80", 0),
+            "cbor payload: unknown scope key 6 at byte 7");
+  CHECK_STR(cbor_error("d90100 83 80 81a10101 80", 0),
+            "cbor payload: scope name is not a string at byte 8");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 0e 81a10500", 1),
+            "cbor payload: unknown event key 5 at byte 11");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 10 81a10700", 1),
+            "cbor payload: unknown link key 7 at byte 11");
+  CHECK_STR(cbor_error("d90100 83 8080 81 a1 10 81a1 01 4101", 1),
+            "cbor payload: link trace id is not a byte string of 16 bytes at byte 12");
+}
+
+/* ---- dictionaries ---------------------------------------------------------------- */
+
+TEST(dictionaries_train_and_are_required) {
+  tl_batch *b = tl_batch_new();
+  build_typical(b, 20000, 11);
+  tl_span **v = spans_of(b);
+  void *st = new_state(&tl_codec_cbor_zstd, NULL);
+  tl_err e = {0};
+  tl_buf dict, blob, plain;
+  tl_buf_init(&dict);
+  tl_buf_init(&blob);
+  tl_buf_init(&plain);
+  double t0 = now_s();
+  CHECK_INT(tl_codec_cbor_zstd.train(st, v, 20000, &dict, &e), TL_OK);
+  printf("# trained a %zu-byte dictionary from 20000 spans in %.0f ms\n", dict.n,
+         (now_s() - t0) * 1e3);
+  CHECK(dict.n > 1024 && dict.n <= TL_CODEC_DEFAULT_DICT_SIZE);
+
+  /* A small block without, then with the dictionary. */
+  CHECK_INT(tl_block_encode(&tl_codec_cbor_zstd, st, v + 100, 8, &plain, &e), TL_OK);
+  CHECK_INT((uint8_t)plain.p[7], 0); /* dictionary id 0: none */
+  CHECK_INT(tl_codec_cbor_zstd.add_dict(st, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  CHECK_INT(tl_block_encode(&tl_codec_cbor_zstd, st, v + 100, 8, &blob, &e), TL_OK);
+  CHECK_INT((uint8_t)blob.p[7], 1);
+  printf("# 8-span cbor_zstd block: %zu bytes without dictionary, %zu with\n", plain.n, blob.n);
+  CHECK(blob.n < plain.n);
+  tl_batch *out = tl_batch_new();
+  CHECK_INT(decode_blob(&tl_codec_cbor_zstd, st, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 8);
+  CHECK(span_diff(v[100], tl_batch_span(out, 0)) == NULL);
+  CHECK(span_diff(v[107], tl_batch_span(out, 7)) == NULL);
+  tl_batch_reset(out);
+
+  /* Another table state that does not know dictionary 1. */
+  void *other = new_state(&tl_codec_cbor_zstd, NULL);
+  CHECK_STR(decode_error(&tl_codec_cbor_zstd, other, (const uint8_t *)blob.p, blob.n, &e),
+            "cbor_zstd payload: dictionary 1 is not known");
+  /* Blocks without a dictionary decode anywhere. */
+  CHECK_INT(decode_blob(&tl_codec_cbor_zstd, other, &plain, plain.n, out, &e), TL_OK);
+  tl_batch_reset(out);
+  CHECK_INT(tl_codec_cbor_zstd.add_dict(other, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  CHECK_INT(decode_blob(&tl_codec_cbor_zstd, other, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 8);
+  tl_batch_reset(out);
+
+  /* Adding the same dictionary again is harmless; other bytes under a
+  ** known id, id 0 and empty dictionaries are misuse. */
+  CHECK_INT(tl_codec_cbor_zstd.add_dict(st, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  tl_err_clear(&e);
+  CHECK_INT(tl_codec_cbor_zstd.add_dict(st, 1, (const uint8_t *)dict.p, dict.n - 1, &e),
+            TL_EMISUSE);
+  CHECK_STR(e.msg, "cbor_zstd: dictionary 1 is already known with other bytes");
+  tl_err_clear(&e);
+  CHECK_INT(tl_codec_cbor_zstd.add_dict(st, 0, (const uint8_t *)dict.p, dict.n, &e), TL_EMISUSE);
+  CHECK_STR(e.msg, "cbor_zstd: dictionary 0: id 0 means no dictionary");
+  tl_err_clear(&e);
+  CHECK_INT(tl_codec_cbor_zstd.add_dict(st, 3, (const uint8_t *)dict.p, 0, &e), TL_EMISUSE);
+  CHECK_STR(e.msg, "cbor_zstd: dictionary 3: empty dictionary");
+  /* A dictionary header with broken tables. */
+  tl_buf junk;
+  tl_buf_init(&junk);
+  tl_buf_append(&junk, dict.p, 8);
+  for (int i = 0; i < 300; i++) tl_buf_putc(&junk, (char)0xff);
+  tl_err_clear(&e);
+  CHECK_INT(tl_codec_cbor_zstd.add_dict(st, 5, (const uint8_t *)junk.p, junk.n, &e), TL_EFORMAT);
+  CHECK_STR(e.msg, "cbor_zstd: dictionary 5 is not a valid zstd dictionary");
+  tl_buf_free(&junk);
+
+  /* Encode uses the highest id known; older ids still decode. */
+  CHECK_INT(tl_codec_cbor_zstd.add_dict(st, 2, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  tl_buf_reset(&plain);
+  CHECK_INT(tl_block_encode(&tl_codec_cbor_zstd, st, v, 8, &plain, &e), TL_OK);
+  CHECK_INT((uint8_t)plain.p[7], 2);
+  CHECK_INT(decode_blob(&tl_codec_cbor_zstd, st, &plain, plain.n, out, &e), TL_OK);
+  CHECK_INT(decode_blob(&tl_codec_cbor_zstd, st, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 16);
+  tl_batch_reset(out);
+
+  /* A frame compressed with a dictionary, read without it: the checksum
+  ** (or the frame itself) refuses it. */
+  uint8_t *q = malloc(blob.n);
+  memcpy(q, blob.p, blob.n);
+  q[7] = 0;
+  const char *msg = decode_error(&tl_codec_cbor_zstd, st, q, blob.n, &e);
+  CHECK_INT(e.rc, TL_EFORMAT);
+  CHECK(strncmp(msg, "cbor_zstd payload: ", 19) == 0);
+  free(q);
+
+  /* Too little to train on: no dictionary, no error. */
+  tl_buf_reset(&dict);
+  CHECK_INT(tl_codec_cbor_zstd.train(st, v, 15, &dict, &e), TL_OK);
+  CHECK_INT(dict.n, 0);
+  tl_codec_opts no_dict = {0, 0};
+  void *nd = new_state(&tl_codec_cbor_zstd, &no_dict);
+  CHECK_INT(tl_codec_cbor_zstd.train(nd, v, 20000, &dict, &e), TL_OK);
+  CHECK_INT(dict.n, 0);
+  /* A handful of spans trains a smaller dictionary. */
+  CHECK_INT(tl_codec_cbor_zstd.train(st, v, 200, &dict, &e), TL_OK);
+  printf("# 200 spans train a %zu-byte dictionary\n", dict.n);
+  CHECK(dict.n < TL_CODEC_DEFAULT_DICT_SIZE);
+
+  tl_codec_cbor_zstd.destroy(nd);
+  tl_codec_cbor_zstd.destroy(other);
+  tl_codec_cbor_zstd.destroy(st);
+  tl_batch_free(out);
+  tl_buf_free(&dict);
+  tl_buf_free(&blob);
+  tl_buf_free(&plain);
+  free(v);
+  tl_batch_free(b);
+}
+
+TEST(zstd_options_are_checked) {
+  tl_err e = {0};
+  void *st = NULL;
+  tl_codec_opts bad_level = {23, 0};
+  CHECK_INT(tl_codec_cbor_zstd.create(&bad_level, &st, &e), TL_ERANGE);
+  CHECK_STR(e.msg, "cbor_zstd: zstd_level 23 is not between 1 and 22");
+  tl_err_clear(&e);
+  tl_codec_opts neg = {-1, 0};
+  CHECK_INT(tl_codec_cbor_zstd.create(&neg, &st, &e), TL_ERANGE);
+  tl_err_clear(&e);
+  tl_codec_opts big_dict = {3, 5 * 1024 * 1024};
+  CHECK_INT(tl_codec_cbor_zstd.create(&big_dict, &st, &e), TL_ERANGE);
+  CHECK_STR(e.msg, "cbor_zstd: dict_size 5242880 is not between 0 and 4194304");
+  CHECK(st == NULL);
+  /* Level 0 is the default; every level reads every other's blocks. */
+  tl_codec_opts l0 = {0, 0}, l19 = {19, 0};
+  void *a = new_state(&tl_codec_cbor_zstd, &l0), *z = new_state(&tl_codec_cbor_zstd, &l19);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  small_block(&tl_codec_cbor_zstd, z, 50, &blob);
+  tl_batch *out = tl_batch_new();
+  CHECK_INT(decode_blob(&tl_codec_cbor_zstd, a, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 50);
+  tl_batch_free(out);
+  tl_buf_free(&blob);
+  tl_codec_cbor_zstd.destroy(a);
+  tl_codec_cbor_zstd.destroy(z);
+}
+
+/* A cbor_zstd payload: dictionary id, then the given frame bytes. */
+static const char *zstd_error(const uint8_t *frame, size_t len) {
+  static tl_err e;
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_buf_append(&blob, "TLB\x01\x03\x01\x01\x00", 8);
+  tl_buf_append(&blob, frame, len);
+  void *st = new_state(&tl_codec_cbor_zstd, NULL);
+  decode_error(&tl_codec_cbor_zstd, st, (const uint8_t *)blob.p, blob.n, &e);
+  tl_codec_cbor_zstd.destroy(st);
+  tl_buf_free(&blob);
+  return e.msg;
+}
+
+TEST(crafted_zstd_frames_are_refused) {
+  /* Frame header: magic, descriptor 0xa0 (single segment, 4-byte content
+  ** size), the claimed size, then one raw last block of 3 bytes. */
+  uint8_t f[] = {0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0x00, 0x00, 0x00, 0x40,
+                 0x19, 0x00, 0x00, 'a', 'b', 'c'};
+  CHECK_STR(zstd_error(f, sizeof f),
+            "cbor_zstd payload: zstd frame of 15 bytes claims 1073741824 bytes of content");
+  f[8] = 0x00;
+  f[7] = 0x10; /* 1 MiB from 15 bytes: more than any valid frame holds */
+  CHECK_STR(zstd_error(f, sizeof f),
+            "cbor_zstd payload: zstd frame of 15 bytes claims 1048576 bytes of content");
+  f[7] = 0x00;
+  f[5] = 0x03; /* 3 bytes claimed, 3 in the raw block: "abc" is not CBOR */
+  CHECK_STR(zstd_error(f, sizeof f), "cbor payload: no stringref namespace tag at byte 0");
+  f[5] = 0x04;
+  CHECK(strncmp(zstd_error(f, sizeof f), "cbor_zstd payload: ", 19) == 0);
+  f[5] = 0x03;
+  uint8_t g[sizeof f + 2];
+  memcpy(g, f, sizeof f);
+  g[sizeof f] = 0;
+  g[sizeof f + 1] = 0;
+  CHECK_STR(zstd_error(g, sizeof g), "cbor_zstd payload: 2 bytes after the zstd frame");
+  f[4] = 0x00; /* no content size in the header */
+  CHECK(strncmp(zstd_error(f, sizeof f), "cbor_zstd payload: ", 19) == 0);
+  CHECK_STR(zstd_error(f, 3), "cbor_zstd payload: bad zstd frame: Src size is incorrect");
+}
+
+/* ---- real files and speeds ----------------------------------------------------------- */
+
+typedef struct stats {
+  char group[32];
+  size_t spans, files;
+  size_t bytes[N_CODECS];
+  double enc_s[N_CODECS], dec_s[N_CODECS];
+} stats;
+
+#define MAX_GROUPS 8
+#define BLOCK_SPANS 1024
+
+typedef struct real_run {
+  stats groups[MAX_GROUPS];
+  int n_groups;
+  void *states[MAX_GROUPS][N_CODECS];
+  tl_batch *out;
+  tl_buf blob, text;
+  size_t *offs;
+  size_t files, metadata;
+} real_run;
+
+static stats *group_of(real_run *run, const char *name, tl_batch *b) {
+  for (int i = 0; i < run->n_groups; i++)
+    if (strcmp(run->groups[i].group, name) == 0) return &run->groups[i];
+  if (run->n_groups == MAX_GROUPS) return NULL;
+  int g = run->n_groups++;
+  snprintf(run->groups[g].group, sizeof run->groups[g].group, "%s", name);
+  for (int c = 0; c < N_CODECS; c++) run->states[g][c] = new_state(all_codecs[c], NULL);
+  /* The table's dictionary: trained on the first file of the group, as a
+  ** table trains on the first spans it gets. */
+  tl_span **v = spans_of(b);
+  tl_buf dict;
+  tl_buf_init(&dict);
+  tl_err e = {0};
+  void *z = run->states[g][2];
+  CHECK_INT(tl_codec_cbor_zstd.train(z, v, tl_batch_count(b), &dict, &e), TL_OK);
+  if (dict.n) CHECK_INT(tl_codec_cbor_zstd.add_dict(z, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  printf("# group %s: dictionary of %zu bytes from %zu spans\n", name, dict.n, tl_batch_count(b));
+  tl_buf_free(&dict);
+  free(v);
+  return &run->groups[g];
+}
+
+/* Every span of b through every codec in blocks of BLOCK_SPANS, compared
+** as canonical NDJSON with the span read from the file. */
+static void round_trip_file(real_run *run, const char *path, tl_batch *b, stats *st, int g) {
+  size_t n = tl_batch_count(b);
+  tl_span **v = spans_of(b);
+  run->offs = realloc(run->offs, (n + 1) * sizeof *run->offs);
+  tl_buf_reset(&run->text);
+  for (size_t i = 0; i < n; i++) {
+    run->offs[i] = run->text.n;
+    tl_otlp_write_span(&run->text, v[i]);
+  }
+  run->offs[n] = run->text.n;
+  st->spans += n;
+  st->files++;
+  tl_buf line;
+  tl_buf_init(&line);
+  for (int c = 0; c < N_CODECS; c++) {
+    const tl_codec_vt *vt = all_codecs[c];
+    void *state = run->states[g][c];
+    int reported = 0;
+    for (size_t at = 0; at < n; at += BLOCK_SPANS) {
+      size_t k = n - at < BLOCK_SPANS ? n - at : BLOCK_SPANS;
+      tl_err e = {0};
+      tl_buf_reset(&run->blob);
+      double t0 = now_s();
+      int rc = tl_block_encode(vt, state, v + at, k, &run->blob, &e);
+      double t1 = now_s();
+      tl_batch_reset(run->out);
+      if (!rc) rc = tl_block_decode(vt, state, (const uint8_t *)run->blob.p, run->blob.n,
+                                    TL_FIELDS_ALL, run->out, &e);
+      st->enc_s[c] += t1 - t0;
+      st->dec_s[c] += now_s() - t1;
+      st->bytes[c] += run->blob.n;
+      if (rc) {
+        if (!reported++) UNIT_FAIL("%.100s: %s: %.300s", path, vt->name, e.msg);
+        continue;
+      }
+      for (size_t i = 0; i < k; i++) {
+        tl_buf_reset(&line);
+        tl_otlp_write_span(&line, tl_batch_span(run->out, i));
+        size_t o = run->offs[at + i], len = run->offs[at + i + 1] - o;
+        if ((line.n != len || memcmp(line.p, run->text.p + o, len)) && !reported++)
+          UNIT_FAIL("%s: %s: span %zu differs:\n%.*s%s", path, vt->name, at + i, (int)len,
+                    run->text.p + o, tl_buf_cstr(&line));
+      }
+    }
+  }
+  tl_buf_free(&line);
+  free(v);
+}
+
+static int is_metadata(const char *path) {
+  size_t n = strlen(path);
+  return (n > 14 && strcmp(path + n - 14, ".manifest.json") == 0) ||
+         (n > 15 && strcmp(path + n - 15, "fault_list.json") == 0);
+}
+
+static void real_file(real_run *run, const char *path) {
+  tl_err e = {0};
+  tl_input *in;
+  tl_reader *r;
+  if (tl_input_open_file(&in, path, &e) || tl_reader_open(&r, in, TL_FMT_AUTO, &e)) {
+    /* Fixture manifests and fault lists talk about traces but hold none. */
+    if (is_metadata(path) && strstr(e.msg, "cannot detect the trace format")) {
+      run->metadata++;
+      return;
+    }
+    UNIT_FAIL("%.100s: %.300s", path, e.msg);
+    return;
+  }
+  tl_batch *b = tl_batch_new();
+  int rc;
+  while ((rc = tl_reader_next(r, b, 1 << 16, &e)) == TL_OK) {
+  }
+  char group[32];
+  const char *fmt = tl_format_name(tl_reader_format(r));
+  if (strcmp(fmt, "csv") == 0)
+    snprintf(group, sizeof group, "csv-%s", strstr(path, "/2022-") ? "boutique" : "trainticket");
+  else
+    snprintf(group, sizeof group, "%s", fmt);
+  tl_reader_close(r);
+  if (rc != TL_DONE) {
+    UNIT_FAIL("%.100s: %.300s", path, e.msg);
+  } else if (is_metadata(path)) {
+    UNIT_FAIL("%s: metadata read as %s", path, group);
+  } else {
+    stats *st = group_of(run, group, b);
+    if (st) round_trip_file(run, path, b, st, (int)(st - run->groups));
+    run->files++;
+  }
+  tl_batch_free(b);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every file under dir, sorted, except SOURCES.md. */
+static void walk(real_run *run, const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    UNIT_FAIL("cannot open %s (set TL_TRACES)", dir);
+    return;
+  }
+  char **names = NULL;
+  size_t n = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (de->d_name[0] == '.' || strcmp(de->d_name, "SOURCES.md") == 0) continue;
+    names = realloc(names, (n + 1) * sizeof *names);
+    names[n] = malloc(strlen(dir) + strlen(de->d_name) + 2);
+    sprintf(names[n++], "%s/%s", dir, de->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    struct stat sb;
+    if (stat(names[i], &sb) == 0 && S_ISDIR(sb.st_mode)) walk(run, names[i]);
+    else real_file(run, names[i]);
+    free(names[i]);
+  }
+  free(names);
+}
+
+static void print_stats(const stats *st) {
+  double nd = (double)st->bytes[0];
+  for (int c = 0; c < N_CODECS; c++) {
+    printf("# %-17s %-9s %7zu spans %7.1f bytes/span  %5.2fx ndjson  encode %6.0fk spans/s  "
+           "decode %6.0fk spans/s\n",
+           st->group, all_codecs[c]->name, st->spans, (double)st->bytes[c] / (double)st->spans,
+           nd / (double)st->bytes[c], (double)st->spans / st->enc_s[c] / 1e3,
+           (double)st->spans / st->dec_s[c] / 1e3);
+  }
+}
+
+TEST(real_files_round_trip_through_every_codec) {
+  real_run run;
+  memset(&run, 0, sizeof run);
+  run.out = tl_batch_new();
+  tl_buf_init(&run.blob);
+  tl_buf_init(&run.text);
+  walk(&run, UNIT_TRACES_DIR);
+  printf("# %zu trace files, %zu metadata files refused by detection\n", run.files, run.metadata);
+  /* SOURCES.md: 143 files of which 2 fault lists and 5 manifests. */
+  CHECK_INT(run.files, 136);
+  CHECK_INT(run.metadata, 7);
+  stats total;
+  memset(&total, 0, sizeof total);
+  snprintf(total.group, sizeof total.group, "all");
+  for (int g = 0; g < run.n_groups; g++) {
+    print_stats(&run.groups[g]);
+    total.spans += run.groups[g].spans;
+    for (int c = 0; c < N_CODECS; c++) {
+      total.bytes[c] += run.groups[g].bytes[c];
+      total.enc_s[c] += run.groups[g].enc_s[c];
+      total.dec_s[c] += run.groups[g].dec_s[c];
+      all_codecs[c]->destroy(run.states[g][c]);
+    }
+  }
+  print_stats(&total);
+  free(run.offs);
+  tl_buf_free(&run.blob);
+  tl_buf_free(&run.text);
+  tl_batch_free(run.out);
+}
+
+TEST(generated_spans_speed) {
+  tl_batch *b = tl_batch_new();
+  build_typical(b, 200000, 3);
+  real_run run;
+  memset(&run, 0, sizeof run);
+  run.out = tl_batch_new();
+  tl_buf_init(&run.blob);
+  tl_buf_init(&run.text);
+  stats *st = group_of(&run, "generated", b);
+  round_trip_file(&run, "generated", b, st, 0);
+  print_stats(st);
+  for (int c = 0; c < N_CODECS; c++) all_codecs[c]->destroy(run.states[0][c]);
+  free(run.offs);
+  tl_buf_free(&run.blob);
+  tl_buf_free(&run.text);
+  tl_batch_free(run.out);
+  tl_batch_free(b);
+}
+
+int main(void) {
+  RUN(codecs_are_found_by_name_and_id);
+  RUN(envelope_layout_and_errors);
+  RUN(every_value_type_round_trips);
+  RUN(empty_blocks_round_trip);
+  RUN(decoded_spans_share_resources_and_scopes);
+  RUN(stringref_limits_round_trip);
+  RUN(encoder_refuses_what_it_cannot_write);
+  RUN(every_truncation_is_refused);
+  RUN(flipped_bytes_never_crash);
+  RUN(crafted_cbor_is_refused_exactly);
+  RUN(dictionaries_train_and_are_required);
+  RUN(zstd_options_are_checked);
+  RUN(crafted_zstd_frames_are_refused);
+  RUN(real_files_round_trip_through_every_codec);
+  RUN(generated_spans_speed);
+  return UNIT_DONE();
+}
