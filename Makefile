@@ -68,7 +68,13 @@ $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libtl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libtl.a $(LIBS)
 
-check-unit: $(UNIT_BIN) $(REPLAY_BIN)
+check-unit: $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/locale/de_DE.UTF-8
+
+# A comma-decimal locale for the test that doubles are written and read with
+# '.' whatever LC_NUMERIC a host process sets (tests/unit/test_span.c).
+$(BUILD)/locale/de_DE.UTF-8: | $(BUILD)/.deps
+	@mkdir -p $(BUILD)/locale
+	localedef -i de_DE -f UTF-8 $@ 2>/dev/null || test -d $@
 
 test: all check-unit
 	BUILD=$(BUILD) bash tests/run.sh
@@ -111,7 +117,7 @@ clean:
 # Installs what is missing on Debian when run as root; otherwise names the
 # packages to install.  Checked once per build tree.
 DEB_PKGS := gcc make pkg-config sqlite3 libsqlite3-dev libzstd-dev libcbor-dev \
-            libjansson-dev zlib1g-dev zstd gzip python3
+            libjansson-dev zlib1g-dev zstd gzip python3 locales
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: | $(BUILD)/.dirs
 	@missing=""; \

@@ -42,7 +42,7 @@ count() { # name, exit code, output file
 
 for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
-  "$t" >"$log" 2>&1; rc=$?
+  LOCPATH="$BUILD/locale" "$t" >"$log" 2>&1; rc=$?
   count "$(basename "$t")" $rc "$log"
 done
 

@@ -66,7 +66,7 @@ enum { S_NAME = 1, S_VERSION, S_ATTRS, S_DROPPED, S_SCHEMA };
 /* The shortest string stringref numbers when `count` strings are numbered:
 ** a reference to it is never longer than the string itself. */
 static uint64_t min_ref_len(uint64_t count) {
-  return count < 24 ? 3 : count < 256 ? 4 : count < 65536 ? 5 : count < 4294967296u ? 7 : 11;
+  return count < 24 ? 3 : count < 256 ? 4 : count < 65536 ? 5 : count < 4294967296ull ? 7 : 11;
 }
 
 static uint64_t mix64(uint64_t k) {
@@ -90,15 +90,15 @@ typedef struct map64 {
   uint32_t cap, n, gen;
 } map64;
 
-typedef struct str_slot {
-  const char *p;
-  uint64_t hash;
-  uint32_t len, gen, idx;
+/* A string numbered by the encoder; its number is its index in strs. */
+typedef struct estr {
+  const void *p;
+  uint32_t len;
   uint8_t major;
-} str_slot;
+} estr;
 
 /* A distinct resource or scope of the block being encoded: its plain
-** encoding (for comparison by content) lives in tl_cbor.plain. */
+** encoding (for comparison by content) is plain.p[off, off + len). */
 typedef struct obj {
   const void *ptr;
   size_t off, len;
@@ -117,9 +117,9 @@ typedef struct dent {
 
 struct tl_cbor {
   /* encoder */
-  str_slot *strs;
-  uint32_t strs_cap, strs_n, strs_gen;
-  map64 by_ptr, by_content;
+  map64 by_str, by_ptr, by_content;
+  estr *strs;
+  uint32_t cap_strs;
   obj *objs;
   uint32_t n_objs, cap_objs;
   tl_buf plain;
@@ -141,6 +141,7 @@ tl_cbor *tl_cbor_new(void) {
 
 void tl_cbor_free(tl_cbor *c) {
   if (!c) return;
+  free(c->by_str.s);
   free(c->strs);
   free(c->by_ptr.s);
   free(c->by_content.s);
@@ -191,15 +192,19 @@ static int map64_reserve(map64 *m) {
   return TL_OK;
 }
 
-/* The live slot with this key that same() accepts (same == NULL: any), or
-** the free slot where such an entry goes.  The table has a free slot. */
-static slot64 *map64_find(map64 *m, uint64_t key, int (*same)(const tl_cbor *, uint32_t, size_t, size_t),
-                          const tl_cbor *c, size_t off, size_t len) {
+/* Tells whether entry val of a table is the one a lookup looks for. */
+typedef int (*same_fn)(const tl_cbor *c, uint32_t val, const void *wanted);
+
+/* The live slot with this key that same() accepts (same == NULL: the key
+** alone decides), or the free slot where such an entry goes.  The table
+** has a free slot (map64_reserve). */
+static slot64 *map64_find(map64 *m, uint64_t key, same_fn same, const tl_cbor *c,
+                          const void *wanted) {
   uint32_t j = (uint32_t)mix64(key) & (m->cap - 1);
   for (;; j = (j + 1) & (m->cap - 1)) {
     slot64 *s = &m->s[j];
     if (s->gen != m->gen) return s;
-    if (s->key == key && (!same || same(c, s->val, off, len))) return s;
+    if (s->key == key && (!same || same(c, s->val, wanted))) return s;
   }
 }
 
@@ -210,29 +215,11 @@ static void map64_put(map64 *m, slot64 *s, uint64_t key, uint32_t val) {
   m->n++;
 }
 
-static int strs_reserve(tl_cbor *c) {
-  if ((size_t)(c->strs_n + 1) * 2 <= c->strs_cap) return TL_OK;
-  uint32_t cap = c->strs_cap ? c->strs_cap * 2 : 1024;
-  str_slot *s = calloc(cap, sizeof *s);
-  if (!s) return TL_ENOMEM;
-  for (uint32_t i = 0; i < c->strs_cap; i++) {
-    if (c->strs[i].gen != c->strs_gen) continue;
-    uint32_t j = (uint32_t)c->strs[i].hash & (cap - 1);
-    while (s[j].gen == c->strs_gen) j = (j + 1) & (cap - 1);
-    s[j] = c->strs[i];
-  }
-  free(c->strs);
-  c->strs = s;
-  c->strs_cap = cap;
-  return TL_OK;
-}
-
 /* ---- encoder ------------------------------------------------------------- */
 
 typedef struct enc {
   tl_cbor *c;
   tl_buf *out;
-  uint64_t nstr; /* strings numbered so far */
   int refs;      /* 0 while writing the plain form of a resource or scope */
   int rc;        /* first error other than out->oom */
   int bad_type;  /* the value type behind rc == TL_EMISUSE */
@@ -263,33 +250,35 @@ static void put_int(enc *x, int64_t v) {
   else put_head(x, M_NEG, ~(uint64_t)v);
 }
 
+static int same_str(const tl_cbor *c, uint32_t val, const void *wanted) {
+  const estr *a = &c->strs[val], *b = wanted;
+  return a->len == b->len && a->major == b->major && memcmp(a->p, b->p, b->len) == 0;
+}
+
 static void put_str(enc *x, unsigned major, const void *p, uint32_t len) {
   if (x->refs && len >= 3) {
     tl_cbor *c = x->c;
-    if (strs_reserve(c)) {
+    estr want = {p, len, (uint8_t)major};
+    uint64_t h = tl_hash(p, len) ^ major;
+    if (map64_reserve(&c->by_str)) {
       x->rc = TL_ENOMEM;
       return;
     }
-    uint64_t h = tl_hash(p, len) ^ major;
-    uint32_t j = (uint32_t)h & (c->strs_cap - 1);
-    str_slot *s;
-    for (;; j = (j + 1) & (c->strs_cap - 1)) {
-      s = &c->strs[j];
-      if (s->gen != c->strs_gen) break;
-      if (s->hash == h && s->len == len && s->major == major && memcmp(s->p, p, len) == 0) {
-        put_head(x, M_TAG, TAG_STRINGREF);
-        put_head(x, M_UINT, s->idx);
+    slot64 *s = map64_find(&c->by_str, h, same_str, c, &want);
+    if (s->gen == c->by_str.gen) {
+      put_head(x, M_TAG, TAG_STRINGREF);
+      put_head(x, M_UINT, s->val);
+      return;
+    }
+    if (len >= min_ref_len(c->by_str.n)) {
+      estr *strs = grow(c->strs, &c->cap_strs, (size_t)c->by_str.n + 1, sizeof *strs);
+      if (!strs) {
+        x->rc = TL_ENOMEM;
         return;
       }
-    }
-    if (len >= min_ref_len(x->nstr)) {
-      s->p = p;
-      s->hash = h;
-      s->len = len;
-      s->gen = c->strs_gen;
-      s->idx = (uint32_t)x->nstr++;
-      s->major = (uint8_t)major;
-      c->strs_n++;
+      c->strs = strs;
+      strs[c->by_str.n] = want;
+      map64_put(&c->by_str, s, h, c->by_str.n);
     }
   }
   put_head(x, major, len);
@@ -465,9 +454,9 @@ static void put_span(enc *x, const tl_span *s, uint32_t res, uint32_t scope) {
 
 enum { OBJ_RESOURCE = 'r', OBJ_SCOPE = 's' };
 
-static int same_plain(const tl_cbor *c, uint32_t oi, size_t off, size_t len) {
-  const obj *o = &c->objs[oi];
-  return o->len == len && memcmp(c->plain.p + o->off, c->plain.p + off, len) == 0;
+static int same_plain(const tl_cbor *c, uint32_t oi, const void *wanted) {
+  const obj *o = &c->objs[oi], *w = wanted;
+  return o->len == w->len && memcmp(c->plain.p + o->off, c->plain.p + w->off, w->len) == 0;
 }
 
 /* The index in its table of a resource or scope, numbering it on first
@@ -476,13 +465,13 @@ static int obj_index(enc *x, const void *ptr, uint8_t kind, uint32_t *counts,
                      uint32_t *out) {
   tl_cbor *c = x->c;
   if (map64_reserve(&c->by_ptr) || map64_reserve(&c->by_content)) return TL_ENOMEM;
-  slot64 *ps = map64_find(&c->by_ptr, (uintptr_t)ptr, NULL, c, 0, 0);
+  slot64 *ps = map64_find(&c->by_ptr, (uintptr_t)ptr, NULL, c, NULL);
   if (ps->gen == c->by_ptr.gen) {
     *out = c->objs[ps->val].kidx;
     return TL_OK;
   }
   /* The plain form: the kind, then the map without string references. */
-  enc plain = {c, &c->plain, 0, 0, 0, 0};
+  enc plain = {c, &c->plain, 0, 0, 0};
   size_t off = c->plain.n;
   tl_buf_putc(&c->plain, (char)kind);
   if (kind == OBJ_RESOURCE) put_resource(&plain, ptr);
@@ -493,9 +482,9 @@ static int obj_index(enc *x, const void *ptr, uint8_t kind, uint32_t *counts,
     return plain.rc;
   }
   if (c->plain.oom) return TL_ENOMEM;
-  size_t len = c->plain.n - off;
-  uint64_t h = tl_hash(c->plain.p + off, len);
-  slot64 *cs = map64_find(&c->by_content, h, same_plain, c, off, len);
+  obj want = {ptr, off, c->plain.n - off, 0, kind};
+  uint64_t h = tl_hash(c->plain.p + off, want.len);
+  slot64 *cs = map64_find(&c->by_content, h, same_plain, c, &want);
   uint32_t oi;
   if (cs->gen == c->by_content.gen) {
     oi = cs->val;
@@ -505,12 +494,8 @@ static int obj_index(enc *x, const void *ptr, uint8_t kind, uint32_t *counts,
     if (!objs) return TL_ENOMEM;
     c->objs = objs;
     oi = c->n_objs++;
-    obj *o = &c->objs[oi];
-    o->ptr = ptr;
-    o->off = off;
-    o->len = len;
-    o->kind = kind;
-    o->kidx = counts[kind == OBJ_SCOPE]++;
+    want.kidx = counts[kind == OBJ_SCOPE]++;
+    c->objs[oi] = want;
     map64_put(&c->by_content, cs, h, oi);
   }
   map64_put(&c->by_ptr, ps, (uintptr_t)ptr, oi);
@@ -555,17 +540,13 @@ static void put_table(enc *x, uint8_t kind, uint32_t count) {
 
 int tl_cbor_encode(tl_cbor *c, tl_span *const *spans, size_t n, tl_buf *out, tl_err *e) {
   size_t start = out->n;
-  enc x = {c, out, 0, 1, 0, 0};
+  enc x = {c, out, 1, 0, 0};
   uint32_t counts[2] = {0, 0};
   map64_clear(&c->by_ptr);
   map64_clear(&c->by_content);
   c->n_objs = 0;
   tl_buf_reset(&c->plain);
-  c->strs_n = 0;
-  if (++c->strs_gen == 0) {
-    if (c->strs) memset(c->strs, 0, (size_t)c->strs_cap * sizeof *c->strs);
-    c->strs_gen = 1;
-  }
+  map64_clear(&c->by_str);
   int rc = index_objects(&x, spans, n, counts);
   if (!rc) {
     put_head(&x, M_TAG, TAG_NAMESPACE);
@@ -710,7 +691,8 @@ static int rd_str(dec *d, uint8_t *major, const uint8_t **p, uint32_t *len, dent
   unsigned m = ib >> 5;
   if (m == M_TAG) {
     const uint8_t *tag = d->item;
-    if (v != TAG_STRINGREF) return BAD(d, "unexpected tag %llu for %s", (unsigned long long)v, what);
+    if (v != TAG_STRINGREF)
+      return BAD(d, "unexpected tag %llu for %s", (unsigned long long)v, what);
     if ((rc = rd_uint(d, &v, "string reference"))) return rc;
     d->item = tag; /* messages about a reference point at its tag */
     if (v >= d->ntab)
@@ -727,7 +709,8 @@ static int rd_str(dec *d, uint8_t *major, const uint8_t **p, uint32_t *len, dent
   if (v > left(d))
     return BAD(d, "%s runs past the end (%llu bytes)", what, (unsigned long long)v);
   if (v > TL_MAX_STRING)
-    return fail(d, TL_ERANGE, "%s is past the size limit (%llu bytes)", what, (unsigned long long)v);
+    return fail(d, TL_ERANGE, "%s is past the size limit (%llu bytes)", what,
+                (unsigned long long)v);
   *major = (uint8_t)m;
   *p = d->p;
   *len = (uint32_t)v;
@@ -754,7 +737,8 @@ static int str_value(dec *d, uint8_t major, const uint8_t *p, uint32_t len, dent
     *out = ent->s;
     return TL_OK;
   }
-  *out = major == M_TEXT ? tl_batch_intern(d->b, (const char *)p, len) : tl_batch_copy(d->b, p, len);
+  *out = major == M_TEXT ? tl_batch_intern(d->b, (const char *)p, len)
+                         : tl_batch_copy(d->b, p, len);
   if (!out->ptr) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
   if (ent) {
     ent->s = *out;

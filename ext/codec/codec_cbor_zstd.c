@@ -127,10 +127,12 @@ static int current_cdict(zstate *z, ZSTD_CDict **out, uint32_t *id, tl_err *e) {
   if (!z->n_dicts) return TL_OK;
   const zdict *d = &z->dicts[z->top];
   if (!z->cdict || z->cdict_id != d->id) {
+    ZSTD_CCtx_refCDict(z->cctx, NULL); /* the context must not keep the old one */
     ZSTD_freeCDict(z->cdict);
     z->cdict = ZSTD_createCDict(d->bytes, d->len, z->level);
     z->cdict_id = d->id;
-    if (!z->cdict) return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory loading dictionary %u", d->id);
+    if (!z->cdict)
+      return tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory loading dictionary %u", d->id);
   }
   *out = z->cdict;
   *id = d->id;
@@ -277,7 +279,8 @@ static int zstd_add_dict(void *state, uint32_t id, const uint8_t *p, size_t n, t
   d->bytes = malloc(n);
   d->ddict = d->bytes ? ZSTD_createDDict(p, n) : NULL;
   if (!d->ddict) {
-    int rc = d->bytes ? tl_err_set(e, TL_EFORMAT, "cbor_zstd: dictionary %u is not a valid zstd dictionary", id)
+    int rc = d->bytes ? tl_err_set(e, TL_EFORMAT,
+                                   "cbor_zstd: dictionary %u is not a valid zstd dictionary", id)
                       : tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
     free(d->bytes);
     return rc;

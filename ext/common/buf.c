@@ -3,6 +3,7 @@
 */
 #include "buf.h"
 
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -155,6 +156,29 @@ void tl_buf_json_str(tl_buf *b, const char *s, size_t n) {
   tl_buf_putc(b, '"');
 }
 
+/* The decimal point of the current locale when it is one byte other than
+** '.', else 0: a host application may have called setlocale(LC_ALL, ""). */
+static char locale_point(void) {
+  const char *dp = localeconv()->decimal_point;
+  return dp && dp[0] && !dp[1] && dp[0] != '.' ? dp[0] : 0;
+}
+
+int tl_parse_double(const char *s, size_t n, double *out) {
+  char tmp[512], *end;
+  if (n == 0 || n >= sizeof tmp) return -1;
+  memcpy(tmp, s, n);
+  tmp[n] = 0;
+  char point = locale_point();
+  if (point) {
+    for (size_t i = 0; i < n; i++) {
+      if (tmp[i] == point) return -1; /* not our syntax */
+      if (tmp[i] == '.') tmp[i] = point;
+    }
+  }
+  *out = strtod(tmp, &end);
+  return end == tmp + n ? 0 : -1;
+}
+
 void tl_buf_json_double(tl_buf *b, double d) {
   if (isnan(d)) {
     tl_buf_puts(b, "\"NaN\"");
@@ -168,6 +192,11 @@ void tl_buf_json_double(tl_buf *b, double d) {
   for (int prec = 15; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*g", prec, d);
     if (strtod(tmp, NULL) == d) break;
+  }
+  char point = locale_point();
+  if (point) {
+    char *p = strchr(tmp, point);
+    if (p) *p = '.';
   }
   tl_buf_puts(b, tmp);
   if (!strpbrk(tmp, ".eEn")) tl_buf_puts(b, ".0");

@@ -38,11 +38,19 @@ const char *tl_buf_cstr(tl_buf *b);
 ** written as \u00XX of the byte (so the output is always valid JSON);
 ** control characters as \n, \t, ... or \u00XX; '/' is not escaped. */
 void tl_buf_json_str(tl_buf *b, const char *s, size_t n);
-/* The shortest decimal that strtod() reads back to exactly d, always with a
+/* A decimal that strtod() reads back to exactly d, always with a
 ** '.' or exponent so it reads back as a double ("1.0", "1e+300").
 ** NaN and infinities are written as the JSON strings "NaN", "Infinity" and
-** "-Infinity" (proto3 JSON mapping). */
+** "-Infinity" (proto3 JSON mapping).  The decimal point is '.' whatever
+** LC_NUMERIC the host process set.  Tries 15, 16 then 17 significant digits,
+** so the text is short but not always the shortest possible (subnormals). */
 void tl_buf_json_double(tl_buf *b, double d);
+
+/* Parses s[0..n) as a whole as a double with strtod's syntax but always
+** with '.' as the decimal point, whatever LC_NUMERIC the host process set
+** (JSON and our formats never use a comma).  0 on success, -1 when the text
+** is not entirely a number or is 512 bytes or longer. */
+int tl_parse_double(const char *s, size_t n, double *out);
 
 void tl_buf_hex(tl_buf *b, const uint8_t *p, size_t n);     /* lowercase */
 void tl_buf_base64(tl_buf *b, const uint8_t *p, size_t n);  /* standard, padded */

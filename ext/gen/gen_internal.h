@@ -255,7 +255,7 @@ static inline const char *gen_sys_str(const tl_gen_system *s, uint32_t id, uint3
 
 /* ---- generated spans (gen.c -> render.c) ---------------------------------- */
 
-/* One span of a trace in flight, before rendering: 72 bytes instead of a
+/* One span of a trace in flight, before rendering: 80 bytes instead of a
 ** full tl_span, so the window of traces in flight stays small. */
 typedef struct gen_span {
   uint64_t start, end;

@@ -64,6 +64,7 @@ typedef struct loader {
   uint32_t map_cap;
   uint32_t cap_str, cap_parts, cap_attrs, cap_kvs, cap_ids, cap_refs, cap_errors,
       cap_ops, cap_groups, cap_nodes;
+  uint64_t zipf_values; /* Zipf tables' entries, all variables together */
   json_t *runtimes_j, *protocols_j, *resource_j;
   json_t **role_j;    /* n_protocols * ROLE_COUNT role objects (or NULL) */
   json_t **perr_j;    /* n_protocols default error lists (or NULL) */
@@ -613,6 +614,8 @@ static int parse_variable(loader *ld, const char *name, json_t *j, gen_var *v) {
   v->pool = (uint64_t)pool;
   v->len = (uint32_t)len;
   if (skew > 0 && pool == 0) return fail(ld, "\"zipf\" needs a \"pool\"");
+  if (skew > 0 && (ld->zipf_values += (uint64_t)pool) > GEN_MAX_POOL)
+    return fail(ld, "Zipf pools may hold %d values in all", GEN_MAX_POOL);
   if (skew > 0 && (rc = zipf_cdf(ld, v->pool, skew, &v->cdf))) return rc;
   if (type == VT_INT || type == VT_DOUBLE) {
     double lo, hi;
@@ -650,10 +653,9 @@ static int parse_variable(loader *ld, const char *name, json_t *j, gen_var *v) {
     for (size_t i = 0; i < nv; i++) {
       json_t *x = json_array_get(vals, i), *wx = w ? json_array_get(w, i) : NULL;
       m = PUSH_KEY(ld, "values");
-      size_t m2 = PUSH_IDX(ld, i);
+      PUSH_IDX(ld, i);
       if (!json_is_string(x)) rc = fail(ld, "must be a string");
       path_pop(ld, m);
-      (void)m2;
       if (!rc && wx && (!json_is_number(wx) || json_number_value(wx) < 0 || json_number_value(wx) > 1e9)) {
         m = PUSH_KEY(ld, "weights");
         PUSH_IDX(ld, i);
@@ -1006,6 +1008,8 @@ static int parse_service(loader *ld, json_t *j, gen_service *sv) {
 
   /* instances, with their resources rendered once */
   if (s->n_instances + inst > GEN_MAX_ITEMS) return fail(ld, "too many instances in the system");
+  if ((uint64_t)s->n_kvs + (uint64_t)inst * json_object_size(ld->resource_j) > GEN_MAX_ITEMS * 8u)
+    return fail(ld, "too many resource attributes in all (instances times resource attributes)");
   gen_instance *ni = realloc(s->instances, (s->n_instances + (size_t)inst) * sizeof *ni);
   if (!ni) return oom(ld);
   s->instances = ni;
@@ -1459,6 +1463,8 @@ static int parse_node(loader *ld, json_t *j, int at, uint32_t ctx_service, int d
   const gen_op *op = &s->ops[nd.op];
   const char *why = NULL;
   if (at == AT_ROOT && op->type != OP_SERVER) why = "a request must start at a server operation";
+  if (at == AT_ROOT && (nd.p < 1 || nd.rep_min != 1 || nd.rep_max != 1 || nd.retries))
+    why = "the root call is made exactly once (no p, repeat or retries)";
   if (at == AT_CHILD && op->type == OP_CONSUMER) why = "a consumer operation is called only from the consumers of a messaging call";
   if (at == AT_CHILD && op->type == OP_INTERNAL && op->service != ctx_service)
     why = "an internal operation can only be called from its own service";

@@ -522,12 +522,8 @@ static int text_int64(const char *s, size_t n, int64_t *out) {
 }
 
 static int text_double(const char *s, size_t n, double *out) {
-  if (n == 0 || n > 64 || isspace((unsigned char)s[0])) return -1;
-  char *end;
-  double v = strtod(s, &end);
-  if (end != s + n) return -1;
-  *out = v;
-  return 0;
+  if (n > 64 || (n && isspace((unsigned char)s[0]))) return -1;
+  return tl_parse_double(s, n, out);
 }
 
 /* Binary values: base64 (the query API, api_v2) or hex (the string-valued

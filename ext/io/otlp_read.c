@@ -808,11 +808,7 @@ static int get_double(otlp_state *st, const jdoc *d, uint32_t v, const jpath *at
     int type;
     if (number_end((const unsigned char *)s, n, 0, &type) != n) s = NULL;
   }
-  if (s && n <= MAX_NUMBER_TEXT) {
-    char tmp[MAX_NUMBER_TEXT + 1];
-    memcpy(tmp, s, n);
-    tmp[n] = 0;
-    *out = strtod(tmp, NULL);
+  if (s && n <= MAX_NUMBER_TEXT && tl_parse_double(s, n, out) == 0) {
     if (isfinite(*out)) return TL_OK;
     return bad(st, at, key, v, TL_ERANGE, "number out of the range of a double");
   }

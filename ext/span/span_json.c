@@ -34,7 +34,7 @@
 **     rejected (JSON).
 **   - Numbers follow the JSON grammar.  A literal without '.', 'e' or 'E'
 **     is an int and must fit int64 exactly; any other literal is a double
-**     (strtod on a bounded copy, C locale assumed) and must be finite.
+**     (tl_parse_double: '.' whatever the locale) and must be finite.
 **     Counts, flags and times are unsigned integers range-checked against
 **     their field (uint32, or uint64 for timeUnixNano).
 **   - Depth: a value inside k arrays or kvlists has depth k, and k may not
@@ -603,14 +603,10 @@ static int parse_number(jp *j, tl_value *v) {
     v->u.i = !nt.neg ? (int64_t)mag : mag > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)mag;
     return TL_OK;
   }
-  char tmp[NUM_MAX], *end;
   size_t len = nt.end - nt.start;
-  if (len >= sizeof tmp) return fail_at(j, nt.start, "number too long");
-  memcpy(tmp, j->t + nt.start, len);
-  tmp[len] = 0;
-  double d = strtod(tmp, &end);
-  /* end short of the literal: a locale whose decimal point is not '.'. */
-  if (end != tmp + len) return fail_at(j, nt.start, "invalid number");
+  if (len >= NUM_MAX) return fail_at(j, nt.start, "number too long");
+  double d;
+  if (tl_parse_double(j->t + nt.start, len, &d)) return fail_at(j, nt.start, "invalid number");
   if (isinf(d)) return fail_at(j, nt.start, "number out of range");
   v->type = TL_V_DOUBLE;
   v->u.d = d;

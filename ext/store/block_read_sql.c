@@ -6,21 +6,21 @@
 ** Everything read here may have been written by someone else (a corrupted
 ** file, a crafted database): the metadata must be self-consistent, the blob
 ** is copied into a buffer with zeroed slack after it (so a codec bug cannot
-** turn into an over-read of SQLite's page cache), its envelope must agree
-** with the metadata's span count before the codec runs, and every failure is
-** SQLITE_CORRUPT_VTAB naming the table and the block.
+** turn into an over-read of SQLite's page cache), it must match the CRC-32
+** kept in its row (so a flipped bit inside a string is caught, not returned
+** as data) and its envelope the metadata's span count before the codec
+** runs, and every failure is SQLITE_CORRUPT_VTAB naming the table and block.
 */
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
+#include <zlib.h>
 
 #include "store.h"
 
 /* Zeroed bytes after the copy of a blob. */
 #define SLACK 16
-/* An envelope is at most 4 + 1 + 1 + 3 bytes for TL_BLOCK_MAX_SPANS. */
-#define ENVELOPE_PEEK 16
 
 static int int_col(sqlite3_stmt *s, int col, sqlite3_int64 *out) {
   *out = sqlite3_column_int64(s, col);
@@ -28,11 +28,14 @@ static int int_col(sqlite3_stmt *s, int col, sqlite3_int64 *out) {
 }
 
 int tl_blockrow_read(tl_store *st, sqlite3_stmt *s, tl_blockrow *row) {
-  sqlite3_int64 v[8];
-  int ok = 1;
+  sqlite3_int64 v[8], crc;
+  int ok = int_col(s, 10, &crc);
   for (int i = 0; i < 8; i++) ok &= int_col(s, i, &v[i]);
   row->id = v[0];
   if (!ok) return tl_store_corrupt(st, row->id, "metadata columns are not all integers");
+  if (crc < 0 || crc > 0xFFFFFFFFll)
+    return tl_store_corrupt(st, row->id, "impossible checksum %lld", (long long)crc);
+  row->crc = (uint32_t)crc;
   if (v[1] < 1 || v[1] > TL_BLOCK_MAX_SPANS || v[2] < 1 || v[2] > v[1] || v[3] > v[4] ||
       v[5] > v[6] || v[7] < 1 || v[7] > 7)
     return tl_store_corrupt(st, row->id,
@@ -105,31 +108,33 @@ static int read_blob(tl_blockrd *r, sqlite3_int64 id, void *p, int n, int offset
   return rc == SQLITE_OK ? rc : tl_store_sqlerr(r->st, rc);
 }
 
-int tl_blockrd_decode(tl_blockrd *r, sqlite3_int64 id, uint32_t n, uint32_t fields, tl_batch *b) {
+int tl_blockrd_decode(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl_batch *b) {
   tl_store *st = r->st;
+  sqlite3_int64 id = row->id;
   int rc = tl_store_load(st);
   if (!rc) rc = open_blob(r, id);
   if (rc) return rc;
   int size = sqlite3_blob_bytes(r->blob);
   tl_buf_reset(&r->data);
   if (tl_buf_reserve(&r->data, (size_t)size + SLACK)) return SQLITE_NOMEM;
-  memset(r->data.p, 0, (size_t)size + SLACK);
-  /* The envelope first: a blob whose span count disagrees with the
-  ** metadata is not handed to the codec at all. */
-  int peek = size < ENVELOPE_PEEK ? size : ENVELOPE_PEEK;
-  if ((rc = read_blob(r, id, r->data.p, peek, 0))) return rc;
+  if ((rc = read_blob(r, id, r->data.p, size, 0))) return rc;
+  memset(r->data.p + size, 0, SLACK);
+  r->data.n = (size_t)size;
+  const uint8_t *p = (const uint8_t *)r->data.p;
+  uint32_t crc = (uint32_t)crc32(0L, p, (uInt)size);
+  if (crc != row->crc)
+    return tl_store_corrupt(st, id, "the blob's CRC-32 is %08x, the metadata says %08x", crc,
+                            row->crc);
+  /* The envelope's span count must be the metadata's before the codec runs. */
   tl_err e;
   tl_err_clear(&e);
   size_t count;
-  if (tl_block_span_count((const uint8_t *)r->data.p, (size_t)peek, &count, &e))
+  if (tl_block_span_count(p, (size_t)size, &count, &e))
     return tl_store_corrupt(st, id, "%s", e.msg);
-  if (count != n)
-    return tl_store_corrupt(st, id, "the metadata says %u spans, the blob holds %lld", n,
+  if (count != row->m.n)
+    return tl_store_corrupt(st, id, "the metadata says %u spans, the blob holds %lld", row->m.n,
                             (long long)count);
-  if (size > peek && (rc = read_blob(r, id, r->data.p + peek, size - peek, peek))) return rc;
-  r->data.n = (size_t)size;
-  if (tl_block_decode(st->opts.codec, st->codec_state, (const uint8_t *)r->data.p,
-                      (size_t)size, fields, b, &e)) {
+  if (tl_block_decode(st->opts.codec, st->codec_state, p, (size_t)size, fields, b, &e)) {
     if (e.rc == TL_ENOMEM) return SQLITE_NOMEM;
     return tl_store_corrupt(st, id, "%s", e.msg);
   }

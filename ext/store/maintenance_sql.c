@@ -61,11 +61,13 @@ static int delete_block_row(tl_store *st, sqlite3_int64 id) {
   return rc;
 }
 
-/* Decodes block id (n spans) into b and removes it: its row and its trace
-** index entries.  Appends the spans to b. */
-static int take_block(tl_store *st, tl_blockrd *rd, sqlite3_int64 id, uint32_t n, tl_batch *b) {
+/* Decodes a block, appending its spans to b, and removes it: its row and
+** its trace index entries. */
+static int take_block(tl_store *st, tl_blockrd *rd, const tl_blockrow *row, tl_batch *b) {
+  sqlite3_int64 id = row->id;
+  uint32_t n = row->m.n;
   size_t before = tl_batch_count(b);
-  int rc = tl_blockrd_decode(rd, id, n, TL_FIELDS_ALL, b);
+  int rc = tl_blockrd_decode(rd, row, TL_FIELDS_ALL, b);
   if (!rc) rc = tl_store_reserve_ptrs(st, n);
   if (rc) return rc;
   for (uint32_t i = 0; i < n; i++) st->ptrs[i] = tl_batch_span(b, before + i);
@@ -98,8 +100,12 @@ int tl_store_mark_delete(tl_store *st, sqlite3_int64 rowid) {
 
 /* Rewrites block d->id without its marked spans. */
 static int rewrite_block(tl_store *st, const tl_delblock *d, tl_batch *b, tl_blockrd *rd) {
+  tl_blockrow row;
+  int found, rc = block_meta(st, d->id, &row, &found);
+  if (!rc && (!found || row.m.n != d->n))
+    rc = tl_store_corrupt(st, d->id, "the block changed while spans of it were being deleted");
   tl_batch_reset(b);
-  int rc = take_block(st, rd, d->id, d->n, b);
+  if (!rc) rc = take_block(st, rd, &row, b);
   if (rc) return rc;
   size_t keep = 0;
   for (uint32_t i = 0; i < d->n; i++)
@@ -245,7 +251,7 @@ static int optimize_blocks(optimizer *o, const tl_i64vec *ids) {
     while (i < ids->n && tl_batch_count(o->win) < window) {
       tl_blockrow row;
       int found, rc = block_meta(st, ids->v[i], &row, &found);
-      if (!rc && found) rc = take_block(st, &o->rd, row.id, row.m.n, o->win);
+      if (!rc && found) rc = take_block(st, &o->rd, &row, o->win);
       if (rc) return rc;
       i++;
     }
@@ -319,17 +325,14 @@ int tl_store_count_ndjson(tl_store *st, sqlite3_int64 *bytes) {
       rc = tl_store_sqlerr(st, step);
       break;
     }
-    sqlite3_int64 id = sqlite3_column_int64(s, 0), n = sqlite3_column_int64(s, 1);
-    if (n < 1 || n > TL_BLOCK_MAX_SPANS) {
-      rc = tl_store_corrupt(st, id, "impossible span count %lld", (long long)n);
-      break;
-    }
+    tl_blockrow row;
+    if ((rc = tl_blockrow_read(st, s, &row))) break;
     tl_batch_reset(b);
-    rc = tl_blockrd_decode(&rd, id, (uint32_t)n, TL_FIELDS_ALL, b);
-    if (!rc) rc = tl_store_reserve_ptrs(st, (size_t)n);
+    rc = tl_blockrd_decode(&rd, &row, TL_FIELDS_ALL, b);
+    if (!rc) rc = tl_store_reserve_ptrs(st, row.m.n);
     if (rc) break;
-    for (sqlite3_int64 i = 0; i < n; i++) st->ptrs[i] = tl_batch_span(b, (size_t)i);
-    sqlite3_int64 nd = tl_store_ndjson_bytes(st, st->ptrs, (size_t)n);
+    for (uint32_t i = 0; i < row.m.n; i++) st->ptrs[i] = tl_batch_span(b, i);
+    sqlite3_int64 nd = tl_store_ndjson_bytes(st, st->ptrs, row.m.n);
     if (nd < 0) rc = SQLITE_NOMEM;
     *bytes += nd;
   }
@@ -383,7 +386,7 @@ static int add_entries(checker *c, sqlite3_int64 block, const tl_i64vec *keys) {
 static int check_block(checker *c, const tl_blockrow *row) {
   tl_store *st = c->st;
   tl_batch_reset(c->b);
-  int rc = tl_blockrd_decode(&c->rd, row->id, row->m.n, TL_FIELDS_ALL, c->b);
+  int rc = tl_blockrd_decode(&c->rd, row, TL_FIELDS_ALL, c->b);
   if (!rc) rc = tl_store_reserve_ptrs(st, row->m.n);
   if (rc) return rc;
   for (uint32_t i = 0; i < row->m.n; i++) st->ptrs[i] = tl_batch_span(c->b, i);
@@ -450,6 +453,9 @@ static int check_index(checker *c) {
 
 int tl_store_integrity(tl_store *st, int flush) {
   int rc = flush ? tl_store_sync(st) : SQLITE_OK;
+  /* Nothing is pending now: check against the services dictionary as it is
+  ** stored, not as this connection remembers it. */
+  if (!rc && !tl_batch_count(st->buf) && !st->dels.n) tl_store_invalidate(st);
   if (!rc) rc = tl_store_load(st);
   if (rc) return rc;
   checker c;

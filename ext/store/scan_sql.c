@@ -110,7 +110,7 @@ static int block_may_match(tl_scan *sc, int *may) {
 static int decode_current(tl_scan *sc) {
   if (sc->decoded) return SQLITE_OK;
   tl_batch_reset(sc->batch);
-  int rc = tl_blockrd_decode(&sc->rd, sc->cur.id, sc->cur.m.n, sc->f.fields, sc->batch);
+  int rc = tl_blockrd_decode(&sc->rd, &sc->cur, sc->f.fields, sc->batch);
   if (rc) return rc;
   sc->decoded = 1;
   return SQLITE_OK;

@@ -8,7 +8,7 @@
 **   T_config    k TEXT PRIMARY KEY, v   (WITHOUT ROWID)
 **               'version' = storage version, then one row per option
 **   T_blocks    id INTEGER PRIMARY KEY, n, ntraces, min_start, max_start,
-**               min_end, max_end, status, services, ndjson, data
+**               min_end, max_end, status, services, ndjson, crc, data
 **               (data last: a scan of the metadata never reads the blob)
 **   T_traces    k, block: PRIMARY KEY(k, block) WITHOUT ROWID, k the 48-bit
 **               trace key of blockmeta.h
@@ -32,7 +32,7 @@ static const char *const create_sql[TL_SHADOW_COUNT] = {
     "CREATE TABLE \"%w\".\"%w_blocks\"(id INTEGER PRIMARY KEY, n INTEGER NOT NULL, "
     "ntraces INTEGER NOT NULL, min_start INTEGER NOT NULL, max_start INTEGER NOT NULL, "
     "min_end INTEGER NOT NULL, max_end INTEGER NOT NULL, status INTEGER NOT NULL, "
-    "services BLOB NOT NULL, ndjson INTEGER, data BLOB NOT NULL)",
+    "services BLOB NOT NULL, ndjson INTEGER, crc INTEGER NOT NULL, data BLOB NOT NULL)",
     "CREATE TABLE \"%w\".\"%w_traces\"(k INTEGER NOT NULL, block INTEGER NOT NULL, "
     "PRIMARY KEY(k, block)) WITHOUT ROWID",
     "CREATE TABLE \"%w\".\"%w_services\"(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
@@ -40,17 +40,17 @@ static const char *const create_sql[TL_SHADOW_COUNT] = {
     "data BLOB NOT NULL)",
 };
 
-#define BLOCK_COLS "id,n,ntraces,min_start,max_start,min_end,max_end,status,services,ndjson"
+#define BLOCK_COLS "id,n,ntraces,min_start,max_start,min_end,max_end,status,services,ndjson,crc"
 
 static const char *const stmt_sql[TL_SQL_COUNT] = {
     [TL_SQL_BLOCK_INSERT] = "INSERT INTO \"%w\".\"%w_blocks\"(" BLOCK_COLS ",data) "
-                            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
     [TL_SQL_BLOCK_DELETE] = "DELETE FROM \"%w\".\"%w_blocks\" WHERE id=?1",
     [TL_SQL_BLOCK_META] = "SELECT " BLOCK_COLS " FROM \"%w\".\"%w_blocks\" WHERE id=?1",
     [TL_SQL_BLOCK_SCAN] = "SELECT " BLOCK_COLS " FROM \"%w\".\"%w_blocks\" ORDER BY id",
     [TL_SQL_BLOCK_ORDER] = "SELECT id FROM \"%w\".\"%w_blocks\" ORDER BY min_start, id",
     [TL_SQL_BLOCK_MAXID] = "SELECT max(id) FROM \"%w\".\"%w_blocks\"",
-    [TL_SQL_BLOCK_NO_NDJSON] = "SELECT id, n FROM \"%w\".\"%w_blocks\" WHERE ndjson IS NULL",
+    [TL_SQL_BLOCK_NO_NDJSON] = "SELECT " BLOCK_COLS " FROM \"%w\".\"%w_blocks\" WHERE ndjson IS NULL",
     [TL_SQL_TRACE_INSERT] = "INSERT OR IGNORE INTO \"%w\".\"%w_traces\"(k,block) VALUES(?1,?2)",
     [TL_SQL_TRACE_DELETE] = "DELETE FROM \"%w\".\"%w_traces\" WHERE k=?1 AND block=?2",
     [TL_SQL_TRACE_DROP_BLOCKS] = "DELETE FROM \"%w\".\"%w_traces\" "

@@ -55,7 +55,7 @@ enum {
   TL_SQL_BLOCK_SCAN,     /* every block's metadata, by id */
   TL_SQL_BLOCK_ORDER,    /* ids in optimize order */
   TL_SQL_BLOCK_MAXID,
-  TL_SQL_BLOCK_NO_NDJSON, /* ids and sizes of blocks without an NDJSON count */
+  TL_SQL_BLOCK_NO_NDJSON, /* metadata of blocks without an NDJSON count */
   TL_SQL_TRACE_INSERT,
   TL_SQL_TRACE_DELETE,
   TL_SQL_TRACE_DROP_BLOCKS,
@@ -186,6 +186,7 @@ typedef struct tl_blockrow {
   const uint8_t *services; /* packed id list, valid until the row's statement moves */
   int services_len;
   sqlite3_int64 ndjson;    /* -1 when unknown */
+  uint32_t crc;            /* CRC-32 (zlib) of the blob */
 } tl_blockrow;
 
 /* Columns of TL_SQL_BLOCK_SCAN from col 0 (id) on; TL_SQL_BLOCK_META has the
@@ -202,9 +203,9 @@ typedef struct tl_blockrd {
 void tl_blockrd_init(tl_blockrd *r, tl_store *st);
 void tl_blockrd_close(tl_blockrd *r); /* releases the handle, keeps the buffer */
 void tl_blockrd_free(tl_blockrd *r);
-/* Decodes block `id`, which its metadata says holds n spans, appending them
-** to b.  Checks the envelope's span count against n first. */
-int tl_blockrd_decode(tl_blockrd *r, sqlite3_int64 id, uint32_t n, uint32_t fields, tl_batch *b);
+/* Decodes block row->id, appending its spans to b.  The blob must match
+** the row's CRC and span count before the codec sees it. */
+int tl_blockrd_decode(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl_batch *b);
 
 /* ---- trace_index_sql.c ---------------------------------------------------- */
 

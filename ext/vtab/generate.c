@@ -81,6 +81,7 @@ static int gen_source_next(void *state, tl_batch *b, size_t max, tl_err *e) {
 static const tl_source_vt trace_generate_vt = {
     .name = "trace_generate",
     .args = "n_traces HIDDEN, seed HIDDEN, system HIDDEN",
+    .usage = "trace_generate(n_traces, seed [, system])",
     .min_args = 2,
     .max_args = 3,
     .direct_only = 1,

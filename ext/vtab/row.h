@@ -69,6 +69,7 @@ int tl_sqlite_rc(int rc);
 typedef struct tl_source_vt {
   const char *name;       /* SQL name, e.g. "trace_file" */
   const char *args;       /* hidden argument columns, e.g. "path HIDDEN, format HIDDEN" */
+  const char *usage;      /* for error messages, e.g. "trace_file(path [, format])" */
   int min_args, max_args; /* how many of them must / may be given */
   int direct_only;        /* reads files: SQLITE_VTAB_DIRECTONLY */
   /* Opens the source on the given arguments (values, or NULL for missing). */

@@ -189,8 +189,8 @@ static int source_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxSt
   tl_err_clear(&e);
   for (int arg = 0; arg < vt->min_args; arg++) {
     if (!c->args[arg]) {
-      tl_err_set(&e, TL_EMISUSE, "takes at least %d argument%s, as in %s(%s)", vt->min_args,
-                 vt->min_args > 1 ? "s" : "", vt->name, vt->args);
+      tl_err_set(&e, TL_EMISUSE, "takes at least %d argument%s, as in %s", vt->min_args,
+                 vt->min_args > 1 ? "s" : "", vt->usage);
       return cursor_error(c, vt, &e);
     }
   }

@@ -116,6 +116,7 @@ static void source_close(void *state) {
 static const tl_source_vt trace_file_vt = {
     .name = "trace_file",
     .args = "path HIDDEN, format HIDDEN",
+    .usage = "trace_file(path [, format])",
     .min_args = 1,
     .max_args = 2,
     .direct_only = 1,
@@ -127,6 +128,7 @@ static const tl_source_vt trace_file_vt = {
 static const tl_source_vt trace_json_vt = {
     .name = "trace_json",
     .args = "json HIDDEN, format HIDDEN",
+    .usage = "trace_json(text [, format])",
     .min_args = 1,
     .max_args = 2,
     .direct_only = 0,

@@ -22,6 +22,13 @@ class LineResult(unittest.TextTestResult):
         super().addError(test, err)
         print(f"FAIL {test.id()}: {self._exc_info_to_string(err, test)}", flush=True)
 
+    def addSubTest(self, test, subtest, err):
+        # A failing subTest fails its test: report it (with the subtest's
+        # parameters), or the run would fail with no FAIL line to say why.
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            print(f"FAIL {subtest.id()}: {self._exc_info_to_string(err, test)}", flush=True)
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         print(f"SKIP {test.id()}: {reason}", flush=True)

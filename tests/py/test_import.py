@@ -156,7 +156,9 @@ class ImportEveryRealFile(unittest.TestCase):
             ("SELECT * FROM trace_file('/nonexistent/x.json')", "trace_file: "),
             ("SELECT * FROM trace_file(?, 'parquet')", "unknown format 'parquet'"),
             ("SELECT * FROM trace_file(NULL)", "trace_file: the path is NULL or empty"),
-            ("SELECT * FROM trace_file", "trace_file: takes at least 1 argument"),
+            ("SELECT * FROM trace_file", "trace_file: takes at least 1 argument, as in trace_file(path [, format])"),
+            ("SELECT * FROM trace_generate(5)",
+             "trace_generate: takes at least 2 arguments, as in trace_generate(n_traces, seed [, system])"),
             ("SELECT * FROM trace_json('{\"resourceSpans\": [')", "trace_json: "),
         ]
         for sql, msg in cases:

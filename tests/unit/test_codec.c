@@ -205,7 +205,8 @@ static void build_every_kind(tl_batch *b, int json_safe) {
   memcpy(c->trace_id, a->trace_id, 16);
   set_id(c->span_id, 8, 3);
   memcpy(c->parent_span_id, a->span_id, 8);
-  c->name = json_safe ? tl_batch_intern_cstr(b, "SELECT cart") : tl_batch_intern(b, "bad\xff\xfe", 5);
+  c->name = json_safe ? tl_batch_intern_cstr(b, "SELECT cart")
+                      : tl_batch_intern(b, "bad\xff\xfe", 5);
   c->kind = TL_KIND_CLIENT;
   c->start_ns = a->start_ns + 100;
   c->end_ns = c->start_ns - 100;
@@ -213,7 +214,8 @@ static void build_every_kind(tl_batch *b, int json_safe) {
   c->status_message = tl_batch_intern_cstr(b, "connection refused");
   c->resource = r1_copy;
   static const char *const ck[] = {"nul", "latin1"};
-  tl_value cv[] = {v_str(b, "a\0b", 3), json_safe ? v_cstr(b, "caf\xc3\xa9") : v_str(b, "caf\xe9", 4)};
+  tl_value cv[] = {v_str(b, "a\0b", 3),
+                   json_safe ? v_cstr(b, "caf\xc3\xa9") : v_str(b, "caf\xe9", 4)};
   c->attrs = attrs_of(b, 0, ck, cv, 2);
 
   /* Span C: another trace, time extremes, long strings (every CBOR length
@@ -366,7 +368,8 @@ static const char *span_diff(const tl_span *a, const tl_span *b) {
   if (a->n_events != b->n_events || a->dropped_events != b->dropped_events) return "events";
   for (uint32_t i = 0; i < a->n_events; i++) {
     const tl_event *x = &a->events[i], *y = &b->events[i];
-    if (x->time_ns != y->time_ns || !same_str(x->name, y->name) || !same_attrs(&x->attrs, &y->attrs))
+    if (x->time_ns != y->time_ns || !same_str(x->name, y->name) ||
+        !same_attrs(&x->attrs, &y->attrs))
       return "event";
   }
   if (a->n_links != b->n_links || a->dropped_links != b->dropped_links) return "links";
@@ -523,7 +526,8 @@ TEST(envelope_layout_and_errors) {
   uint8_t *q = malloc(blob.n);
   memcpy(q, p, blob.n);
   q[0] = 'X';
-  CHECK_STR(decode_error(&tl_codec_cbor, st, q, blob.n, &e), "block: bad magic (not a tracelite block)");
+  CHECK_STR(decode_error(&tl_codec_cbor, st, q, blob.n, &e),
+            "block: bad magic (not a tracelite block)");
   CHECK_INT(e.rc, TL_EFORMAT);
   tl_err_clear(&e);
   CHECK_INT(tl_block_span_count(q, blob.n, &n, &e), TL_EFORMAT);
@@ -695,7 +699,8 @@ TEST(every_truncation_is_refused) {
       memcpy(q, blob.p, len);
       decode_error(all_codecs[c], st, q, len, &e);
       if (e.rc != TL_EFORMAT && !bad++)
-        UNIT_FAIL("%s: truncated to %zu bytes: rc %d (%.300s)", all_codecs[c]->name, len, e.rc, e.msg);
+        UNIT_FAIL("%s: truncated to %zu bytes: rc %d (%.300s)", all_codecs[c]->name, len, e.rc,
+                  e.msg);
       free(q);
     }
     /* The whole block still decodes with the same state. */
@@ -795,7 +800,8 @@ TEST(crafted_cbor_is_refused_exactly) {
             "cbor payload: array value claims 18446744073709551615 items, more than the bytes "
             "left at byte 13");
   CHECK_STR(cbor_error("d90100 83 80 9a7fffffff", 0),
-            "cbor payload: scope table claims 2147483647 items, more than the bytes left at byte 5");
+            "cbor payload: scope table claims 2147483647 items, more than the bytes left at "
+            "byte 5");
   /* Spans: ids, keys, ranges. */
   CHECK_STR(cbor_error("d90100 83 8080 81 a1 01 5bffffffffffffffff", 1),
             "cbor payload: trace id runs past the end (18446744073709551615 bytes) at byte 9");
@@ -1102,7 +1108,8 @@ static stats *group_of(real_run *run, const char *name, tl_batch *b) {
   tl_err e = {0};
   void *z = run->states[g][2];
   CHECK_INT(tl_codec_cbor_zstd.train(z, v, tl_batch_count(b), &dict, &e), TL_OK);
-  if (dict.n) CHECK_INT(tl_codec_cbor_zstd.add_dict(z, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  if (dict.n)
+    CHECK_INT(tl_codec_cbor_zstd.add_dict(z, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
   printf("# group %s: dictionary of %zu bytes from %zu spans\n", name, dict.n, tl_batch_count(b));
   tl_buf_free(&dict);
   free(v);

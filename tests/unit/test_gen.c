@@ -659,6 +659,8 @@ static const struct {
      "t: $.services[0].operations.p: unterminated '{' in template (write '{{' for a brace)"},
     {SYS_HEAD OP_OK "}}], " REQ("{\"call\": \"b/o\"}"), "t: $.requests[0].root.call: no service 'b'"},
     {SYS_HEAD OP_OK "}}], " REQ("{\"call\": \"a/x\"}"), "t: $.requests[0].root.call: service 'a' has no operation 'x'"},
+    {SYS_HEAD OP_OK "}}], " REQ("{\"call\": \"a/o\", \"repeat\": [0, 2]}"),
+     "t: $.requests[0].root.call: the root call is made exactly once (no p, repeat or retries) ('a/o')"},
     {SYS_HEAD OP_OK "}}], " REQ("{\"call\": \"a/o\", \"retries\": 1.5}"),
      "t: $.requests[0].root.retries: must be an integer between 0 and 10"},
     {SYS_HEAD OP_OK "}}], " REQ("{\"call\": \"a/o\", \"repeat\": [3, 2]}"),

@@ -2,6 +2,7 @@
 ** test_span.c — the span model (batches, interning, attribute builder, deep
 ** copy, enum names) and the text encoders of common/buf.c.
 */
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -204,6 +205,26 @@ TEST(json_doubles_round_trip) {
   tl_buf_free(&b);
 }
 
+/* A host application may call setlocale(LC_ALL, ""): doubles must still be
+** written and read with '.' (tests/run.sh builds de_DE.UTF-8 into LOCPATH). */
+TEST(doubles_ignore_a_comma_locale) {
+  CHECK(setlocale(LC_NUMERIC, "de_DE.UTF-8") != NULL);
+  tl_buf b;
+  tl_buf_init(&b);
+  CHECK_STR(json_double(&b, 1.5), "1.5");
+  CHECK_STR(json_double(&b, -2.25e-7), "-2.25e-07");
+  double d = 0;
+  CHECK_INT(tl_parse_double("1.5", 3, &d), 0);
+  CHECK(d == 1.5);
+  CHECK_INT(tl_parse_double("1,5", 3, &d), -1);
+  CHECK_INT(tl_parse_double("1.5x", 4, &d), -1);
+  setlocale(LC_NUMERIC, "C");
+  CHECK_INT(tl_parse_double("-0.125e2", 8, &d), 0);
+  CHECK(d == -12.5);
+  CHECK_INT(tl_parse_double("", 0, &d), -1);
+  tl_buf_free(&b);
+}
+
 TEST(hex_and_base64) {
   tl_buf b;
   tl_buf_init(&b);
@@ -271,6 +292,7 @@ int main(void) {
   RUN(errors_keep_the_first_message);
   RUN(json_strings_are_escaped_and_valid);
   RUN(json_doubles_round_trip);
+  RUN(doubles_ignore_a_comma_locale);
   RUN(hex_and_base64);
   RUN(buffer_numbers_and_printf);
   RUN(hash_is_stable);
