@@ -117,7 +117,7 @@ clean:
 # Installs what is missing on Debian when run as root; otherwise names the
 # packages to install.  Checked once per build tree.
 DEB_PKGS := gcc make pkg-config sqlite3 libsqlite3-dev libzstd-dev libcbor-dev \
-            libjansson-dev zlib1g-dev zstd gzip python3 locales
+            libjansson-dev zlib1g-dev zstd gzip python3 locales bc
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: | $(BUILD)/.dirs
 	@missing=""; \

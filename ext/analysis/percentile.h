@@ -67,9 +67,15 @@ int tl_pct_remove(tl_pct *p, double x);
 int tl_pct_value(tl_pct *p, double q, int final, double *out);
 
 /* Requirement 2, shared by every function that takes a quantile: P must be
-** a number (is_number: an SQL INTEGER or REAL) between 0 and 1.  TL_OK, or
-** TL_ERANGE with the message "<fname>(): p must be ..." in e. */
-int tl_pct_check_p(const char *fname, int is_number, const char *type_name, double q,
-                   tl_err *e);
+** a number (is_number: an SQL INTEGER or REAL; type_name names what it was
+** otherwise, "NULL", "text", "a blob") between 0 and 1.  TL_OK, or
+** TL_ERANGE with "p must be ..." in e (callers prefix the function name). */
+int tl_pct_check_p(int is_number, const char *type_name, double q, tl_err *e);
+
+/* How messages name a value of SQLite's fundamental type code (1 INTEGER,
+** 2 FLOAT, 3 TEXT, 4 BLOB, 5 NULL): "an integer", "a real", "text",
+** "a blob", "NULL".  The codes are SQLite's stable public constants; the
+** glue files pass sqlite3_value_type() here. */
+const char *tl_sql_type_name(int code);
 
 #endif

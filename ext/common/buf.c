@@ -22,7 +22,7 @@ void tl_buf_reset(tl_buf *b) {
   b->oom = 0;
 }
 
-int tl_buf_reserve(tl_buf *b, size_t extra) {
+int tl_buf_reserve_slow(tl_buf *b, size_t extra) {
   if (b->oom) return -1;
   if (extra > SIZE_MAX / 2 - b->n) {
     b->oom = 1;
@@ -40,17 +40,6 @@ int tl_buf_reserve(tl_buf *b, size_t extra) {
   b->p = p;
   b->cap = cap;
   return 0;
-}
-
-void tl_buf_append(tl_buf *b, const void *p, size_t n) {
-  if (tl_buf_reserve(b, n)) return;
-  if (n) memcpy(b->p + b->n, p, n);
-  b->n += n;
-}
-
-void tl_buf_putc(tl_buf *b, char c) {
-  if (tl_buf_reserve(b, 1)) return;
-  b->p[b->n++] = c;
 }
 
 void tl_buf_puts(tl_buf *b, const char *s) { tl_buf_append(b, s, strlen(s)); }
@@ -92,9 +81,7 @@ const char *tl_buf_cstr(tl_buf *b) {
   return b->p;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one.
-** Rejects overlong forms, surrogates and code points past U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
+size_t tl_utf8_seq(const unsigned char *s, size_t n) {
   unsigned c = s[0];
   if (c < 0x80) return 1;
   size_t len;
@@ -114,44 +101,51 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 
 void tl_buf_json_str(tl_buf *b, const char *s, size_t n) {
   static const char hexd[] = "0123456789abcdef";
+  enum { CHUNK = 4096 };
   const unsigned char *u = (const unsigned char *)s;
-  if (tl_buf_reserve(b, n + 2)) return;
-  tl_buf_putc(b, '"');
+  if (tl_buf_reserve(b, 2)) return;
+  b->p[b->n++] = '"';
   size_t i = 0;
   while (i < n) {
-    size_t run = i;
-    /* Copy the longest run of bytes that need no escaping in one go. */
-    while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' && u[run] != '\\')
-      run++;
-    if (run > i) {
-      tl_buf_append(b, s + i, run - i);
-      i = run;
-      continue;
-    }
-    unsigned c = u[i];
-    if (c >= 0x80) {
-      size_t len = utf8_seq(u + i, n - i);
-      if (len) {
-        tl_buf_append(b, s + i, len);
-        i += len;
+    /* Worst case, every byte of a chunk (plus a UTF-8 sequence running past
+    ** its end) becomes a six-byte \u00XX escape: reserving that once per
+    ** chunk lets the loop write without a bounds check per byte, and keeps
+    ** the reservation small for huge strings. */
+    size_t stop = n - i > CHUNK ? i + CHUNK : n;
+    if (tl_buf_reserve(b, 6 * (stop - i + 4) + 1)) return;
+    char *o = b->p + b->n;
+    while (i < stop) {
+      unsigned c = u[i];
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        *o++ = (char)c;
+        i++;
         continue;
       }
+      if (c >= 0x80) {
+        size_t len = tl_utf8_seq(u + i, n - i);
+        if (len) {
+          memcpy(o, s + i, len);
+          o += len;
+          i += len;
+          continue;
+        }
+      }
+      *o++ = '\\';
+      switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+          *o++ = 'u', *o++ = '0', *o++ = '0';
+          *o++ = hexd[c >> 4], *o++ = hexd[c & 15];
+      }
+      i++;
     }
-    char esc[7];
-    switch (c) {
-      case '"': tl_buf_append(b, "\\\"", 2); break;
-      case '\\': tl_buf_append(b, "\\\\", 2); break;
-      case '\n': tl_buf_append(b, "\\n", 2); break;
-      case '\r': tl_buf_append(b, "\\r", 2); break;
-      case '\t': tl_buf_append(b, "\\t", 2); break;
-      case '\b': tl_buf_append(b, "\\b", 2); break;
-      case '\f': tl_buf_append(b, "\\f", 2); break;
-      default:
-        esc[0] = '\\', esc[1] = 'u', esc[2] = '0', esc[3] = '0';
-        esc[4] = hexd[c >> 4], esc[5] = hexd[c & 15];
-        tl_buf_append(b, esc, 6);
-    }
-    i++;
+    b->n = (size_t)(o - b->p);
   }
   tl_buf_putc(b, '"');
 }
@@ -291,8 +285,11 @@ uint64_t tl_hash(const void *p, size_t n) {
   const unsigned char *s = p;
   uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)n;
   while (n >= 8) {
-    uint64_t w = 0;
-    for (int i = 7; i >= 0; i--) w = w << 8 | s[i]; /* little-endian always */
+    uint64_t w;
+    memcpy(&w, s, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w); /* the hash is defined on little-endian words */
+#endif
     h = (h ^ w) * 0x100000001b3ull;
     h ^= h >> 29;
     s += 8;

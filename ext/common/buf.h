@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct tl_buf {
   char *p;
@@ -20,9 +21,22 @@ typedef struct tl_buf {
 void tl_buf_init(tl_buf *b);
 void tl_buf_free(tl_buf *b);
 void tl_buf_reset(tl_buf *b);            /* n = 0, oom = 0, memory kept */
-int tl_buf_reserve(tl_buf *b, size_t extra); /* 0 ok, -1 oom */
-void tl_buf_append(tl_buf *b, const void *p, size_t n);
-void tl_buf_putc(tl_buf *b, char c);
+/* Room for extra more bytes (and a NUL): 0 ok, -1 out of memory. */
+int tl_buf_reserve_slow(tl_buf *b, size_t extra);
+static inline int tl_buf_reserve(tl_buf *b, size_t extra) {
+  /* Inline fast path: every writer appends byte runs on its hot path. */
+  if (!b->oom && extra < b->cap - b->n) return 0;
+  return tl_buf_reserve_slow(b, extra);
+}
+static inline void tl_buf_append(tl_buf *b, const void *p, size_t n) {
+  if (tl_buf_reserve(b, n)) return;
+  if (n) memcpy(b->p + b->n, p, n);
+  b->n += n;
+}
+static inline void tl_buf_putc(tl_buf *b, char c) {
+  if (tl_buf_reserve(b, 1)) return;
+  b->p[b->n++] = c;
+}
 void tl_buf_puts(tl_buf *b, const char *s);
 void tl_buf_printf(tl_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -33,6 +47,11 @@ void tl_buf_u64(tl_buf *b, uint64_t v);
 void tl_buf_i64(tl_buf *b, int64_t v);
 /* NUL-terminates without counting the NUL in n; returns b->p or NULL on oom. */
 const char *tl_buf_cstr(tl_buf *b);
+
+/* Length of the valid UTF-8 sequence at s[0..n) (1 to 4 bytes), or 0 when
+** it is not one: overlong forms, surrogates and code points past U+10FFFF
+** are not valid.  n must be at least 1. */
+size_t tl_utf8_seq(const unsigned char *s, size_t n);
 
 /* A JSON string literal with quotes.  Bytes that are not valid UTF-8 are
 ** written as \u00XX of the byte (so the output is always valid JSON);

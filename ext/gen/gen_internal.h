@@ -1,12 +1,18 @@
 /*
-** gen_internal.h — the compiled form of a system, shared by the three
-** files of the generator (and read by its unit test):
+** gen_internal.h — the compiled form of a system, shared by the files of
+** the generator (and read by its unit test):
 **
-**   system.c   JSON system file -> tl_gen_system (validation, templates)
+**   system.c   JSON system file -> tl_gen_system: the top level, protocols,
+**              runtimes, services, instances and operations; with
+**   system_values.c    the loader's primitives, templates and variables
+**   system_requests.c  request types and their call trees
 **   gen.c      tl_gen_system -> traces: call trees, timing, errors, skew,
 **              incompleteness, the in-flight window and end-time order
 **   render.c   one generated span -> a tl_span in a batch: names,
 **              attributes, events, links, resources, scopes
+**
+** The loader's own interface, used by the three system*.c files only, is
+** the last section.
 **
 ** Everything of a system lives in flat arrays indexed by uint32_t, with
 ** strings as ids into one constant table (gen_sys_str), so that render.c
@@ -312,5 +318,106 @@ int gen_render_span(gen_render *r, const gen_trace *tr, const gen_span *sp,
 ** runtime's style (STACK_*), as pre + "type: message" (if *with_msg) + post. */
 void gen_stack_build(int style, const char *service, const char *op, tl_buf *pre,
                      tl_buf *post, int *with_msg);
+
+/* ---- the system loader (system.c, system_values.c, system_requests.c) ---- */
+
+/* jansson's json_t: only the loader's files include jansson.h, so the rest
+** of the generator never sees JSON. */
+struct json_t;
+
+/* Where a template is compiled: it decides which builtins it may use. */
+enum { CTX_SPAN, CTX_ERROR_MSG, CTX_RESOURCE, CTX_GLOBAL };
+
+/* The state of one load: the system being filled, its string table while
+** it grows, the JSON path that errors name, and the JSON pieces that
+** several parts of the system refer to. */
+typedef struct gen_loader {
+  tl_gen_system *s;
+  tl_err *e;
+  const char *origin;
+  char path[1024];
+  size_t plen;
+  tl_buf text;
+  uint32_t *map; /* string dedupe: open addressing over string ids */
+  uint32_t map_cap;
+  uint32_t cap_str, cap_parts, cap_attrs, cap_kvs, cap_ids, cap_refs, cap_errors,
+      cap_ops, cap_groups, cap_nodes;
+  uint64_t zipf_values; /* Zipf tables' entries, all variables together */
+  struct json_t *runtimes_j, *protocols_j, *resource_j;
+  struct json_t **role_j;    /* n_protocols * ROLE_COUNT role objects (or NULL) */
+  struct json_t **perr_j;    /* n_protocols default error lists (or NULL) */
+  struct json_t **service_j; /* per service */
+  tl_buf scratch;
+} gen_loader;
+
+/* Where {field} references are looked up: up to two objects, then the
+** implicit {op} (the operation's name in its service). */
+typedef struct gen_fields {
+  struct json_t *a, *b;
+  const char *op;
+} gen_fields;
+
+/* Interface to code in system_values.c.  Every function that can fail
+** returns TL_OK or the error it has recorded in ld->e. */
+
+/* The JSON path of the member being read: push returns the mark to pop
+** back to. */
+size_t ld_path_push(gen_loader *ld, const char *fmt, const char *key, size_t idx);
+#define LD_PUSH_KEY(ld, k) ld_path_push(ld, ".%s", k, 0)
+#define LD_PUSH_IDX(ld, i) ld_path_push(ld, "[%zu]", NULL, i)
+void ld_path_pop(gen_loader *ld, size_t mark);
+
+/* TL_EFORMAT "origin: $path: message", at the current path, or for
+** ld_fail_at at its member key. */
+#if defined(__GNUC__)
+#define LD_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define LD_PRINTF(f, a)
+#endif
+int ld_fail(gen_loader *ld, const char *fmt, ...) LD_PRINTF(2, 3);
+int ld_fail_at(gen_loader *ld, const char *key, const char *fmt, ...) LD_PRINTF(3, 4);
+int ld_oom(gen_loader *ld);
+
+/* Makes room for one more element of a flat array of the system. */
+int ld_grow(gen_loader *ld, void **arr, uint32_t n, uint32_t *cap, size_t size);
+#define LD_GROW(ld, arr, n, cap) ld_grow(ld, (void **)&(arr), n, &(cap), sizeof *(arr))
+
+/* Interns p[0..n) in the system's string table; GEN_NONE on failure. */
+uint32_t ld_str_id(gen_loader *ld, const char *p, size_t n);
+uint32_t ld_cstr_id(gen_loader *ld, const char *s);
+static inline const char *ld_str_of(const gen_loader *ld, uint32_t id) {
+  return ld->text.p + ld->s->str_off[id];
+}
+
+/* Typed members: each checks obj.key (absent -> the default; ld_get_str:
+** NULL, or an error if required) and names it in its error. */
+int ld_check_keys(gen_loader *ld, struct json_t *obj, const char *const *keys, int allow_strings);
+int ld_want_object(gen_loader *ld, struct json_t *v);
+/* v as an array of 1 to max items, *n of them ("must be an array of 1 to
+** <max> <what>"). */
+int ld_want_array(gen_loader *ld, struct json_t *v, size_t max, const char *what, size_t *n);
+int ld_get_num(gen_loader *ld, struct json_t *obj, const char *key, double lo, double hi,
+               double def, double *out);
+int ld_get_int(gen_loader *ld, struct json_t *obj, const char *key, int64_t lo, int64_t hi,
+               int64_t def, int64_t *out);
+int ld_get_bool(gen_loader *ld, struct json_t *obj, const char *key, int def, int *out);
+int ld_get_str(gen_loader *ld, struct json_t *obj, const char *key, int required,
+               const char **out);
+int ld_get_pair(gen_loader *ld, struct json_t *obj, const char *key, double min, double max,
+                double def_lo, double def_hi, int integral, double *lo, double *hi);
+
+/* Templates (f may be NULL: no fields) and variables. */
+int ld_compile_value(gen_loader *ld, struct json_t *v, const gen_fields *f, int ctx,
+                     gen_tmpl *out);
+int ld_compile_attrs(gen_loader *ld, struct json_t *obj, const gen_fields *f, int ctx,
+                     gen_range *r);
+int ld_var_find(const gen_loader *ld, const char *name, size_t n); /* -1: none */
+int ld_parse_variables(gen_loader *ld, struct json_t *root);
+
+/* Interface to code in system_requests.c: the "requests" member. */
+int ld_parse_requests(gen_loader *ld, struct json_t *root);
+
+/* Interface to code in system.c: a service by name, -1 if none. */
+int ld_find_service(gen_loader *ld, const char *name, size_t n);
 
 #endif

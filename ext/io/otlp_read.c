@@ -138,26 +138,6 @@ static size_t skip_ws(const unsigned char *t, size_t len, size_t i) {
 
 static int is_digit(unsigned c) { return c >= '0' && c <= '9'; }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one
-** (overlong forms, surrogates and code points past U+10FFFF refused). */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-  unsigned c = s[0];
-  size_t len;
-  unsigned min;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80, c &= 0x1F;
-  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800, c &= 0x0F;
-  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000, c &= 0x07;
-  else return 0;
-  if (len > n) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    c = (c << 6) | (s[i] & 0x3F);
-  }
-  if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-  return len;
-}
-
 static int hex4(const unsigned char *t, size_t len, size_t i, unsigned *out) {
   if (i + 4 > len) return -1;
   unsigned v = 0;
@@ -199,7 +179,7 @@ static int parse_escaped(jdoc *d, const unsigned char *t, size_t len, size_t *pi
     if (c == '"') break;
     if (c < 0x20) return syntax(d, i, "control character in a string");
     if (c >= 0x80) {
-      size_t n = utf8_len(t + i, len - i);
+      size_t n = tl_utf8_seq(t + i, len - i);
       if (!n) return syntax(d, i, "invalid UTF-8 in a string");
       tl_buf_append(s, t + i, n);
       i += n;
@@ -264,7 +244,7 @@ static int parse_string(jdoc *d, const unsigned char *t, size_t len, size_t *pi)
       i++;
       continue;
     }
-    size_t n = utf8_len(t + i, len - i);
+    size_t n = tl_utf8_seq(t + i, len - i);
     if (!n) return syntax(d, i, "invalid UTF-8 in a string");
     i += n;
   }

@@ -386,25 +386,6 @@ static int expect(jp *j, char c, const char *what) {
 
 /* ---- strings -------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0: overlong forms,
-** surrogates and code points past U+10FFFF are not valid. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-  unsigned c = s[0], min;
-  size_t len;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80, c &= 0x1F;
-  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800, c &= 0x0F;
-  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000, c &= 0x07;
-  else return 0;
-  if (len > n) return 0;
-  for (size_t k = 1; k < len; k++) {
-    if ((s[k] & 0xC0) != 0x80) return 0;
-    c = c << 6 | (s[k] & 0x3F);
-  }
-  if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-  return len;
-}
-
 /* The 4 hex digits at t[i..i+4) as a number, or -1. */
 static long hex4(const jp *j, size_t i) {
   if (i > j->n || j->n - i < 4) return -1;
@@ -481,7 +462,7 @@ static int parse_str(jp *j, const char **s, size_t *len) {
     unsigned c = t[i];
     if (c == '"') break;
     if (c >= 0x80) {
-      size_t k = utf8_len(t + i, n - i);
+      size_t k = tl_utf8_seq(t + i, n - i);
       if (!k) return fail_at(j, i, "invalid UTF-8");
       i += k;
     } else if (c < 0x20) {

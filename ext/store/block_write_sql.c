@@ -17,15 +17,11 @@
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
-
 #include <zlib.h>
 
 #include "../io/otlp_write.h"
 #include "store.h"
 
-/* A block must hold at least this many spans before the first flush trains
-** a dictionary on it; smaller tables get theirs from 'optimize'. */
-#define TRAIN_MIN_SPANS 1024
 /* NDJSON is written into a scratch buffer only to be counted: it is
 ** emptied whenever it holds more than this. */
 #define NDJSON_CHUNK (256u * 1024u)
@@ -94,40 +90,93 @@ static int add_service(tl_store *st, tl_str name, int64_t *id) {
 }
 
 /* The sorted ids of the services of spans into st->ids, adding new ones to
-** the dictionary.  Spans of one resource come in runs: one lookup a run. */
+** the dictionary.  A batch shares each distinct resource between its spans,
+** so a small cache keyed by the resource's address saves hashing the
+** service name of every span. */
+#define SVC_CACHE 64
 static int block_services(tl_store *st, tl_span *const *spans, size_t n) {
+  struct {
+    const tl_resource *r;
+    int64_t id; /* 0: the resource has no service */
+  } cache[SVC_CACHE];
+  memset(cache, 0, sizeof cache);
   st->ids.n = 0;
-  const tl_resource *last = NULL;
   for (size_t i = 0; i < n; i++) {
     const tl_resource *r = spans[i]->resource;
-    if (r == last) continue;
-    last = r;
-    if (!r->service.len) continue;
-    int64_t id = tl_strmap_get(&st->services, r->service.ptr, r->service.len);
-    if (!id) {
-      int rc = add_service(st, r->service, &id);
-      if (rc) return rc;
+    size_t slot = ((uintptr_t)r >> 4) % SVC_CACHE;
+    int64_t id = cache[slot].id;
+    if (cache[slot].r != r) {
+      id = r->service.len ? tl_strmap_get(&st->services, r->service.ptr, r->service.len) : 0;
+      if (!id && r->service.len) {
+        int rc = add_service(st, r->service, &id);
+        if (rc) return rc;
+      }
+      cache[slot].r = r;
+      cache[slot].id = id;
+      if (id && tl_i64vec_push(&st->ids, id)) return SQLITE_NOMEM;
     }
-    if (tl_i64vec_push(&st->ids, id)) return SQLITE_NOMEM;
   }
   tl_i64vec_sort_unique(&st->ids);
   return SQLITE_OK;
 }
 
-int tl_store_train(tl_store *st, tl_span *const *spans, size_t n) {
+/* Bytes of spans encoded by state as the store would write them: one
+** payload per block_spans spans (a dictionary helps small blocks most). */
+static int encoded_size(tl_store *st, void *state, tl_span *const *spans, size_t n,
+                        size_t *size) {
+  tl_err e;
+  tl_err_clear(&e);
+  *size = 0;
+  for (size_t at = 0; at < n; at += st->opts.block_spans) {
+    size_t k = n - at < st->opts.block_spans ? n - at : st->opts.block_spans;
+    tl_buf_reset(&st->blob);
+    if (st->opts.codec->encode(state, spans + at, k, &st->blob, &e)) return tl_store_tlerr(st, &e);
+    if (st->blob.oom) return SQLITE_NOMEM;
+    *size += st->blob.n;
+  }
+  return SQLITE_OK;
+}
+
+/* The sample encoded with the current state and with only the candidate
+** dictionary: what the dictionary saves on the sample. */
+static int dict_saving(tl_store *st, const tl_buf *dict, sqlite3_int64 id,
+                       tl_span *const *spans, size_t n, double *saved) {
+  const tl_codec_vt *vt = st->opts.codec;
+  size_t without, with = 0;
+  int rc = encoded_size(st, st->codec_state, spans, n, &without);
+  if (rc) return rc;
+  tl_codec_opts co = tl_store_codec_opts(&st->opts);
+  void *trial = NULL;
+  tl_err e;
+  tl_err_clear(&e);
+  if (vt->create(&co, &trial, &e)) return tl_store_tlerr(st, &e);
+  if (vt->add_dict(trial, (uint32_t)id, (const uint8_t *)dict->p, dict->n, &e))
+    rc = tl_store_tlerr(st, &e);
+  if (!rc) rc = encoded_size(st, trial, spans, n, &with);
+  vt->destroy(trial);
+  *saved = (double)without - (double)with;
+  return rc;
+}
+
+int tl_store_train(tl_store *st, tl_span *const *spans, size_t n, sqlite3_int64 table_spans) {
   const tl_codec_vt *vt = st->opts.codec;
   st->dict_tried = 1;
   tl_buf dict;
   tl_buf_init(&dict);
   tl_err e;
   tl_err_clear(&e);
+  sqlite3_int64 id = st->dict_id + 1;
   int rc = vt->train(st->codec_state, spans, n, &dict, &e) ? tl_store_tlerr(st, &e) : SQLITE_OK;
   if (!rc && dict.oom) rc = SQLITE_NOMEM;
-  if (rc || dict.n == 0) {
+  /* Keep it only if, over the spans it would serve, it saves more than it
+  ** costs: large blocks leave a dictionary little to do, and a small table
+  ** cannot pay for one. */
+  double saved = 0;
+  if (!rc && dict.n) rc = dict_saving(st, &dict, id, spans, n, &saved);
+  if (rc || !dict.n || saved * ((double)table_spans / (double)n) <= (double)dict.n) {
     tl_buf_free(&dict);
     return rc;
   }
-  sqlite3_int64 id = st->dict_id + 1;
   sqlite3_stmt *s = tl_store_stmt(st, TL_SQL_DICT_INSERT);
   if (!s) {
     tl_buf_free(&dict);
@@ -148,12 +197,30 @@ int tl_store_train(tl_store *st, tl_span *const *spans, size_t n) {
   return SQLITE_OK;
 }
 
+int tl_store_span_count(tl_store *st, sqlite3_int64 *n) {
+  sqlite3_stmt *s = tl_store_stmt(st, TL_SQL_BLOCK_SPANS);
+  if (!s) return SQLITE_ERROR;
+  int rc = sqlite3_step(s);
+  *n = rc == SQLITE_ROW ? (sqlite3_int64)sqlite3_column_double(s, 0) : 0;
+  rc = rc == SQLITE_ROW ? SQLITE_OK : tl_store_sqlerr(st, rc);
+  sqlite3_reset(s);
+  return rc;
+}
+
+/* Training is tried once per connection, at the first flush of a block of
+** at least TL_TRAIN_MIN_SPANS spans once the table holds PAYBACK_SPANS spans
+** per dictionary byte: a dictionary saves about a byte per span on
+** 4096-span blocks, so a smaller table cannot pay for one, and the verdict
+** of tl_store_train would be no anyway.  'optimize' tries again with the
+** whole table in view. */
+#define PAYBACK_SPANS 8
 static int maybe_train(tl_store *st, tl_span *const *spans, size_t n) {
   const tl_codec_vt *vt = st->opts.codec;
+  sqlite3_int64 table_spans = st->stored_spans + (sqlite3_int64)n;
   if (!vt->train || !vt->add_dict || st->opts.dict_size <= 0 || st->dict_id || st->dict_tried ||
-      n < TRAIN_MIN_SPANS)
+      n < TL_TRAIN_MIN_SPANS || table_spans < PAYBACK_SPANS * (sqlite3_int64)st->opts.dict_size)
     return SQLITE_OK;
-  return tl_store_train(st, spans, n);
+  return tl_store_train(st, spans, n, table_spans);
 }
 
 sqlite3_int64 tl_store_ndjson_bytes(tl_store *st, tl_span *const *spans, size_t n) {
@@ -216,5 +283,6 @@ int tl_store_write_block(tl_store *st, sqlite3_int64 id, tl_span *const *spans, 
   rc = rc == SQLITE_DONE ? SQLITE_OK : tl_store_sqlerr(st, rc);
   sqlite3_reset(s);
   if (rc) return rc;
+  st->stored_spans += (sqlite3_int64)n;
   return tl_index_add(st, id, &st->keys);
 }

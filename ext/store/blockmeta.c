@@ -140,18 +140,6 @@ void tl_i64vec_sort_unique(tl_i64vec *a) {
   a->n = w;
 }
 
-int tl_i64vec_has(const tl_i64vec *a, int64_t x) {
-  size_t lo = 0, hi = a->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (a->v[mid] < x)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < a->n && a->v[lo] == x;
-}
-
 /* ---- block metadata ------------------------------------------------------------ */
 
 int tl_block_meta_compute(tl_span *const *spans, size_t n, tl_block_meta *m, tl_i64vec *keys,

@@ -59,8 +59,6 @@ int tl_i64vec_push(tl_i64vec *a, int64_t x);
 void tl_i64vec_free(tl_i64vec *a);
 /* Sorts and removes duplicates. */
 void tl_i64vec_sort_unique(tl_i64vec *a);
-/* 1 when the sorted vector holds x. */
-int tl_i64vec_has(const tl_i64vec *a, int64_t x);
 
 /* Metadata of spans[0..n) (n >= 1) and their distinct trace keys, sorted,
 ** in keys (cleared first).  seen is scratch kept between calls. */

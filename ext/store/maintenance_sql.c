@@ -19,7 +19,8 @@
 ** into the next one, so memory is bounded by the window whatever the table
 ** size; a trace whose spans lie further apart than a window may stay split.
 ** It also (re)trains the dictionary when the current one was trained on
-** less than half of what a window offers, and drops older dictionaries once
+** less than half of what a window offers (kept only if it pays for itself
+** over the whole table: tl_store_train), and drops older dictionaries once
 ** no block uses them.
 **
 ** integrity-check: decodes every block and compares it with its metadata,
@@ -34,7 +35,6 @@ SQLITE_EXTENSION_INIT3
 #include "store.h"
 
 #define WINDOW_MIN 16384
-#define TRAIN_MIN_SPANS 1024
 
 /* One block's metadata by id; *found = 0 if there is no such block. */
 static int block_meta(tl_store *st, sqlite3_int64 id, tl_blockrow *row, int *found) {
@@ -51,13 +51,14 @@ static int block_meta(tl_store *st, sqlite3_int64 id, tl_blockrow *row, int *fou
   return rc;
 }
 
-static int delete_block_row(tl_store *st, sqlite3_int64 id) {
+static int delete_block_row(tl_store *st, sqlite3_int64 id, uint32_t n) {
   sqlite3_stmt *s = tl_store_stmt(st, TL_SQL_BLOCK_DELETE);
   if (!s) return SQLITE_ERROR;
   sqlite3_bind_int64(s, 1, id);
   int rc = sqlite3_step(s);
   rc = rc == SQLITE_DONE ? SQLITE_OK : tl_store_sqlerr(st, rc);
   sqlite3_reset(s);
+  if (!rc) st->stored_spans -= n;
   return rc;
 }
 
@@ -73,7 +74,7 @@ static int take_block(tl_store *st, tl_blockrd *rd, const tl_blockrow *row, tl_b
   for (uint32_t i = 0; i < n; i++) st->ptrs[i] = tl_batch_span(b, before + i);
   if (tl_block_meta_compute(st->ptrs, n, &st->meta, &st->keys, &st->seen)) return SQLITE_NOMEM;
   rc = tl_index_remove(st, id, &st->keys);
-  return rc ? rc : delete_block_row(st, id);
+  return rc ? rc : delete_block_row(st, id, n);
 }
 
 /* ---- DELETE ------------------------------------------------------------------ */
@@ -125,7 +126,7 @@ int tl_store_apply_deletes(tl_store *st) {
     const tl_delblock *d = &st->dels.v[i];
     if (!d->ndel) continue;
     if (d->ndel == d->n) {
-      rc = tl_i64vec_push(&dropped, d->id) ? SQLITE_NOMEM : delete_block_row(st, d->id);
+      rc = tl_i64vec_push(&dropped, d->id) ? SQLITE_NOMEM : delete_block_row(st, d->id, d->n);
       continue;
     }
     if (!b && !(b = tl_batch_new())) rc = SQLITE_NOMEM;
@@ -159,7 +160,8 @@ typedef struct optimizer {
   tl_span **sorted;
   ranked *order;
   size_t cap;
-  int retrained;
+  sqlite3_int64 table_spans;
+  int tried, trained; /* a dictionary was trained on the first window; kept */
 } optimizer;
 
 /* The window's spans grouped by trace into o->sorted. */
@@ -203,10 +205,12 @@ static int flush_window(optimizer *o, int last) {
   int rc = group_by_trace(o, n);
   if (rc) return rc;
   const tl_codec_vt *vt = st->opts.codec;
-  if (!o->retrained && vt->train && vt->add_dict && st->opts.dict_size > 0 &&
-      n >= TRAIN_MIN_SPANS && (sqlite3_int64)n >= 2 * st->dict_spans) {
-    if ((rc = tl_store_train(st, o->sorted, n))) return rc;
-    o->retrained = 1;
+  if (!o->tried && vt->train && vt->add_dict && st->opts.dict_size > 0 &&
+      n >= TL_TRAIN_MIN_SPANS && (sqlite3_int64)n >= 2 * st->dict_spans) {
+    sqlite3_int64 before = st->dict_id;
+    o->tried = 1;
+    if ((rc = tl_store_train(st, o->sorted, n, o->table_spans))) return rc;
+    o->trained = st->dict_id != before;
   }
   size_t start = 0, cur = 0, i = 0;
   while (i < n) {
@@ -280,18 +284,19 @@ int tl_store_optimize(tl_store *st) {
   optimizer o;
   memset(&o, 0, sizeof o);
   o.st = st;
+  o.table_spans = st->stored_spans;
   o.win = tl_batch_new();
   o.carry = tl_batch_new();
   o.cc = tl_copy_cache_new();
   tl_blockrd_init(&o.rd, st);
   if (!rc && (!o.win || !o.carry || !o.cc)) rc = SQLITE_NOMEM;
   if (!rc) rc = optimize_blocks(&o, &ids);
-  if (!rc && o.retrained && (s = tl_store_stmt(st, TL_SQL_DICT_DELETE_OLD))) {
+  if (!rc && o.trained && (s = tl_store_stmt(st, TL_SQL_DICT_DELETE_OLD))) {
     sqlite3_bind_int64(s, 1, st->dict_id);
     rc = sqlite3_step(s);
     rc = rc == SQLITE_DONE ? SQLITE_OK : tl_store_sqlerr(st, rc);
     sqlite3_reset(s);
-  } else if (!rc && o.retrained) {
+  } else if (!rc && o.trained) {
     rc = SQLITE_ERROR;
   }
   tl_blockrd_free(&o.rd);

@@ -50,6 +50,7 @@ static const char *const stmt_sql[TL_SQL_COUNT] = {
     [TL_SQL_BLOCK_SCAN] = "SELECT " BLOCK_COLS " FROM \"%w\".\"%w_blocks\" ORDER BY id",
     [TL_SQL_BLOCK_ORDER] = "SELECT id FROM \"%w\".\"%w_blocks\" ORDER BY min_start, id",
     [TL_SQL_BLOCK_MAXID] = "SELECT max(id) FROM \"%w\".\"%w_blocks\"",
+    [TL_SQL_BLOCK_SPANS] = "SELECT total(n) FROM \"%w\".\"%w_blocks\"",
     [TL_SQL_BLOCK_NO_NDJSON] = "SELECT " BLOCK_COLS " FROM \"%w\".\"%w_blocks\" WHERE ndjson IS NULL",
     [TL_SQL_TRACE_INSERT] = "INSERT OR IGNORE INTO \"%w\".\"%w_traces\"(k,block) VALUES(?1,?2)",
     [TL_SQL_TRACE_DELETE] = "DELETE FROM \"%w\".\"%w_traces\" WHERE k=?1 AND block=?2",
@@ -401,6 +402,7 @@ int tl_store_load(tl_store *st) {
   int rc = load_dicts(st);
   if (!rc) rc = load_services(st);
   if (!rc) rc = load_next_id(st);
+  if (!rc) rc = tl_store_span_count(st, &st->stored_spans);
   if (rc) {
     tl_store_invalidate(st);
     return rc;

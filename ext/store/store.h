@@ -18,14 +18,18 @@
 ** <name>: ".  A block that does not decode, or metadata that contradicts
 ** the data, is SQLITE_CORRUPT_VTAB with "... block <id>: <what>".
 **
-** The files, by responsibility:
+** The files, by responsibility (those that call SQLite are named *_sql.c,
+** the Makefile's mark of glue code: in the extension, not in libtl.a):
+**   options.c          the key=value options (pure C, options.h)
+**   blockmeta.c        block metadata, trace keys, id lists, hash tables
+**                      (pure C, blockmeta.h)
 **   schema_sql.c       shadow table names and CREATE statements, config and
 **                      version check, statement cache, cached state
 **   block_write_sql.c  the write buffer, flushing, writing one block
 **   block_read_sql.c   block metadata rows and reading one block's blob
 **   scan_sql.c         a cursor's walk over blocks with its filters
 **   trace_index_sql.c  the trace index
-**   maintenance_sql.c  deletes, 'optimize' and 'integrity-check'
+**   maintenance_sql.c  deletes, 'optimize', 'integrity-check', NDJSON counts
 */
 #ifndef TL_STORE_H
 #define TL_STORE_H
@@ -41,6 +45,8 @@
 #define TL_STORE_VERSION 1
 #define TL_POS_BITS 20
 #define TL_ROWID(block, pos) (((sqlite3_int64)(block) << TL_POS_BITS) | (sqlite3_int64)(pos))
+/* A dictionary is only trained on a sample of at least this many spans. */
+#define TL_TRAIN_MIN_SPANS 1024
 
 /* Per connection, shared by its tracelite tables: debug counters. */
 typedef struct tl_conn {
@@ -55,6 +61,7 @@ enum {
   TL_SQL_BLOCK_SCAN,     /* every block's metadata, by id */
   TL_SQL_BLOCK_ORDER,    /* ids in optimize order */
   TL_SQL_BLOCK_MAXID,
+  TL_SQL_BLOCK_SPANS,     /* spans stored */
   TL_SQL_BLOCK_NO_NDJSON, /* metadata of blocks without an NDJSON count */
   TL_SQL_TRACE_INSERT,
   TL_SQL_TRACE_DELETE,
@@ -88,6 +95,7 @@ typedef struct tl_store {
   void *codec_state;
   sqlite3_int64 next_id;      /* id of the next block written */
   sqlite3_int64 next_service; /* id of the next service added */
+  sqlite3_int64 stored_spans; /* spans in the blocks */
   sqlite3_int64 dict_id;      /* newest dictionary, 0 if none */
   sqlite3_int64 dict_spans;   /* spans it was trained on */
   int dict_tried;             /* training found too little data once */
@@ -165,13 +173,17 @@ int tl_store_flush(tl_store *st);
 ** only 'optimize' does it; tracelite_stats counts blocks that lack it). */
 int tl_store_write_block(tl_store *st, sqlite3_int64 id, tl_span *const *spans, size_t n,
                          int ndjson);
+/* Spans stored in the blocks (not those still buffered). */
+int tl_store_span_count(tl_store *st, sqlite3_int64 *n);
 /* Flush and apply pending deletes: what xSync and xSavepoint do. */
 int tl_store_sync(tl_store *st);
 /* Drops pending writes and the cached state (xRollback, xRollbackTo). */
 void tl_store_discard(tl_store *st);
-/* Trains a new dictionary on spans and makes it the one new blocks use
-** (nothing when the codec finds too little data). */
-int tl_store_train(tl_store *st, tl_span *const *spans, size_t n);
+/* Trains a new dictionary on spans and makes it the one new blocks use,
+** if it pays for itself over table_spans spans: what it saves on the
+** sample, scaled to table_spans, must exceed its own size.  Otherwise (or
+** when the codec finds too little data) nothing changes. */
+int tl_store_train(tl_store *st, tl_span *const *spans, size_t n, sqlite3_int64 table_spans);
 /* Bytes of the canonical NDJSON of spans (the baseline of tracelite_stats). */
 sqlite3_int64 tl_store_ndjson_bytes(tl_store *st, tl_span *const *spans, size_t n);
 /* st->ptrs holds at least n entries. */

@@ -27,6 +27,7 @@ SQLITE_EXTENSION_INIT3
 #include "../gen/gen.h"
 #include "register.h"
 #include "row.h"
+#include "tvf.h"
 
 typedef struct gen_source {
   tl_gen_system *sys;
@@ -127,31 +128,11 @@ static int truth_disconnect(sqlite3_vtab *v) {
   return SQLITE_OK;
 }
 
-/* idxNum bit i: hidden argument i has a usable equality constraint; xFilter
-** gets those values in argument order.  A constraint SQLite cannot use yet
-** (from a later table of a join) makes the plan fail so that another join
-** order supplies it. */
+/* The plan of tvf.h: idxNum bit i = hidden argument i given. */
 static int truth_best_index(sqlite3_vtab *v, sqlite3_index_info *info) {
   (void)v;
-  int where[T_ARGS] = {-1, -1, -1}, mask = 0, unusable = 0, n = 0;
-  for (int i = 0; i < info->nConstraint; i++) {
-    const struct sqlite3_index_constraint *c = &info->aConstraint[i];
-    int arg = c->iColumn - T_NCOL;
-    if (arg < 0 || arg >= T_ARGS || c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
-    if (!c->usable) {
-      unusable |= 1 << arg;
-      continue;
-    }
-    where[arg] = i;
-    mask |= 1 << arg;
-  }
-  if (unusable & ~mask) return SQLITE_CONSTRAINT;
-  for (int arg = 0; arg < T_ARGS; arg++) {
-    if (where[arg] < 0) continue;
-    info->aConstraintUsage[where[arg]].argvIndex = ++n;
-    info->aConstraintUsage[where[arg]].omit = 1;
-  }
-  info->idxNum = mask;
+  int rc = tl_tvf_best_index(info, T_NCOL, T_ARGS);
+  if (rc != SQLITE_OK) return rc;
   info->estimatedCost = 1e5;
   info->estimatedRows = 10000;
   return SQLITE_OK;
@@ -200,23 +181,19 @@ static int truth_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr
   c->src = NULL;
   c->eof = 1;
   sqlite3_value *args[T_ARGS] = {NULL, NULL, NULL};
-  int nargs = 0, k = 0;
-  for (int arg = 0; arg < T_ARGS && k < argc; arg++) {
-    if (!(idxNum & (1 << arg))) continue;
-    args[arg] = argv[k++];
-    nargs = arg + 1;
-  }
+  int nargs = tl_tvf_filter_args(args, T_ARGS, idxNum, argc, argv);
+  if (nargs < 0) return SQLITE_NOMEM;
   tl_err e;
   tl_err_clear(&e);
+  void *state = NULL;
   if (!args[0] || !args[1]) {
     tl_err_set(&e, TL_EMISUSE, "takes at least 2 arguments, as in "
                                "trace_generate_truth(n_traces, seed [, system])");
-    return truth_error(c, &e);
+  } else if (gen_source_open(NULL, args, nargs, &state, &e) >= 0) {
+    c->src = state;
   }
-  void *state;
-  if (gen_source_open(NULL, args, nargs, &state, &e) < 0) return truth_error(c, &e);
-  c->src = state;
-  return truth_step(c);
+  tl_tvf_filter_args(args, T_ARGS, 0, 0, NULL); /* frees the copies */
+  return c->src ? truth_step(c) : truth_error(c, &e);
 }
 
 static int truth_next(sqlite3_vtab_cursor *cur) { return truth_step((truth_cursor *)cur); }

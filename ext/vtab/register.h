@@ -16,5 +16,10 @@ int tl_register_export(sqlite3 *db);       /* trace_export()               — e
 int tl_register_generate(sqlite3 *db);     /* trace_generate(), trace_generate_truth() — generate.c */
 int tl_register_tracelite(sqlite3 *db);    /* the tracelite module, tracelite_blocks_read() — tracelite_vtab.c */
 int tl_register_stats(sqlite3 *db);        /* tracelite_stats              — stats.c */
+int tl_register_percentile(sqlite3 *db);   /* latency_percentile()         — analysis/percentile_sql.c */
+int tl_register_sketch(sqlite3 *db);       /* latency_sketch(), sketch_merge(), sketch_quantile(), sketch_count() — analysis/sketch_sql.c */
+int tl_register_critical_path(sqlite3 *db); /* trace_critical_path, critical_path() — analysis/critical_path_sql.c */
+int tl_register_topology(sqlite3 *db);      /* trace_topology, trace_topology_dot() — analysis/topology_sql.c */
+int tl_register_waterfall(sqlite3 *db);     /* trace_waterfall()            — analysis/waterfall_sql.c */
 
 #endif

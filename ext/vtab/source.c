@@ -8,13 +8,9 @@
 ** that pulls CHUNK spans at a time and resets its batch between chunks, so
 ** a source of any size is scanned in bounded memory.
 **
-** xBestIndex plan encoding:
-**   idxNum bit i (0 <= i < max_args) is set when hidden argument i has a
-**   usable equality constraint; xFilter's argv holds those values in
-**   argument order.  A plan where an argument is constrained but not usable
-**   (it comes from a later table of a join) is refused with
-**   SQLITE_CONSTRAINT so SQLite orders the join to provide it.  Missing
-**   required arguments are reported by xFilter with a clear message.
+** xBestIndex plan encoding: that of tvf.h (idxNum bit i = hidden argument
+** i given; xFilter's argv holds the given ones in argument order).  Missing
+** required arguments are reported by xFilter with a clear message.
 */
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT3
@@ -23,9 +19,10 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 
 #include "row.h"
+#include "tvf.h"
 
 #define CHUNK 1024
-#define MAX_ARGS 8
+#define MAX_ARGS TL_TVF_MAX_ARGS
 
 typedef struct source_module {
   const tl_source_vt *vt;
@@ -77,26 +74,8 @@ static int source_disconnect(sqlite3_vtab *vtab) {
 
 static int source_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   const tl_source_vt *vt = ((source_vtab *)vtab)->mod->vt;
-  int where[MAX_ARGS], unusable = 0, mask = 0, n = 0;
-  for (int i = 0; i < MAX_ARGS; i++) where[i] = -1;
-  for (int i = 0; i < info->nConstraint; i++) {
-    const struct sqlite3_index_constraint *c = &info->aConstraint[i];
-    int arg = c->iColumn - TL_NCOL;
-    if (arg < 0 || arg >= vt->max_args || c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
-    if (!c->usable) {
-      unusable |= 1 << arg;
-      continue;
-    }
-    where[arg] = i;
-    mask |= 1 << arg;
-  }
-  if (unusable & ~mask) return SQLITE_CONSTRAINT;
-  for (int arg = 0; arg < vt->max_args; arg++) {
-    if (where[arg] < 0) continue;
-    info->aConstraintUsage[where[arg]].argvIndex = ++n;
-    info->aConstraintUsage[where[arg]].omit = 1;
-  }
-  info->idxNum = mask;
+  int rc = tl_tvf_best_index(info, TL_NCOL, vt->max_args);
+  if (rc != SQLITE_OK) return rc;
   info->estimatedCost = 1e6;
   info->estimatedRows = 100000;
   return SQLITE_OK;
@@ -177,14 +156,8 @@ static int source_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxSt
   const tl_source_vt *vt = mod->vt;
   cursor_release(c, vt);
   c->rowid = 0;
-  int nargs = 0, k = 0;
-  for (int arg = 0; arg < vt->max_args; arg++) {
-    if (!(idxNum & (1 << arg))) continue;
-    if (k >= argc) break;
-    c->args[arg] = sqlite3_value_dup(argv[k++]);
-    if (!c->args[arg]) return SQLITE_NOMEM;
-    nargs = arg + 1;
-  }
+  int nargs = tl_tvf_filter_args(c->args, vt->max_args, idxNum, argc, argv);
+  if (nargs < 0) return SQLITE_NOMEM;
   tl_err e;
   tl_err_clear(&e);
   for (int arg = 0; arg < vt->min_args; arg++) {

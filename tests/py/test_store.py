@@ -432,9 +432,11 @@ class Transactions(unittest.TestCase):
         return [scalar(self.db, "SELECT count(*) FROM %s_%s" % (table, s)) for s in ["blocks", "traces", "services", "dict"]]
 
     def test_rollback_discards_everything(self):
-        self.db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=cbor_zstd, block_spans=2048)")
+        self.db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=cbor_zstd, block_spans=100, "
+                        "dict_size=4096)")
         self.db.execute("BEGIN")
         self.db.execute("INSERT INTO t " + self.nezha)
+        self.db.execute("INSERT INTO t(t) VALUES('optimize')")
         self.assertEqual(self.count(), 4890)
         self.assertEqual(scalar(self.db, "SELECT count(*) FROM t_dict"), 1)
         self.db.execute("ROLLBACK")
@@ -443,6 +445,25 @@ class Transactions(unittest.TestCase):
         # The dictionary the rollback removed is not used by later blocks.
         self.db.execute("INSERT INTO t " + self.nezha)
         self.assertEqual(export(self.db, "t"), export(self.db, self.nezha))
+        self.db.execute("INSERT INTO t(t) VALUES('integrity-check')")
+
+    def test_dictionary_trained_at_a_flush(self):
+        """Once the table holds 8 spans per dictionary byte, the next full
+        block trains one; blocks after it use it, blocks before do not."""
+        if not has_generator(self.db):
+            self.skipTest("trace_generate is not built yet")
+        self.db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=cbor_zstd, block_spans=1024, "
+                        "dict_size=1024)")
+        source = "SELECT * FROM trace_generate(600, 9)"
+        self.db.execute("BEGIN")
+        self.db.execute("INSERT INTO t " + source)
+        self.assertEqual(self.db.execute("SELECT id, spans, length(data) FROM t_dict").fetchall(),
+                         [(1, 1024, 1024)])
+        self.db.execute("ROLLBACK")
+        self.assertEqual(self.shadow_rows(), [0, 0, 0, 0])
+        self.db.execute("INSERT INTO t " + source)
+        self.assertEqual(scalar(self.db, "SELECT count(*) FROM t_dict"), 1)
+        self.assertEqual(export(self.db, "t"), export(self.db, source))
         self.db.execute("INSERT INTO t(t) VALUES('integrity-check')")
 
     def test_rollback_to_a_savepoint_keeps_what_came_before(self):
@@ -636,7 +657,7 @@ class Optimize(unittest.TestCase):
     def test_small_transactions_merge_into_full_blocks(self):
         db = open_db()
         source = file_source(os.path.join(TRACES, NEZHA))
-        db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=cbor_zstd, block_spans=1000)")
+        db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=cbor_zstd, block_spans=1000, dict_size=4096)")
         for offset in range(0, 4890, 163):  # 30 small transactions
             db.execute("INSERT INTO t SELECT * FROM (%s) LIMIT 163 OFFSET %d" % (source, offset))
         self.assertEqual(scalar(db, "SELECT count(*) FROM t_blocks"), 30)
@@ -659,7 +680,7 @@ class Optimize(unittest.TestCase):
 
     def test_optimize_rolled_back_and_on_an_empty_table(self):
         db = open_db()
-        db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=cbor_zstd, block_spans=50)")
+        db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=cbor_zstd, block_spans=50, dict_size=4096)")
         db.execute("INSERT INTO t(t) VALUES('optimize')")
         source = "SELECT * FROM trace_file(%s) LIMIT 2000" % lit(os.path.join(TRACES, NEZHA))
         for offset in range(0, 2000, 400):

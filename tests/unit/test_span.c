@@ -189,6 +189,31 @@ TEST(json_strings_are_escaped_and_valid) {
   tl_buf_free(&b);
 }
 
+/* Long strings are escaped in chunks: sequences that straddle a chunk
+** boundary and strings that escape every byte must come out whole. */
+TEST(json_strings_longer_than_a_chunk) {
+  tl_buf b, want;
+  tl_buf_init(&b);
+  tl_buf_init(&want);
+  static char in[20000];
+  memset(in, 'x', sizeof in);
+  for (size_t at = 4090; at < 4100; at++) {
+    memset(in, 'x', sizeof in);
+    memcpy(in + at, "\xe2\x82\xac", 3); /* a euro sign across the 4096 boundary */
+    tl_buf_reset(&want);
+    tl_buf_putc(&want, '"');
+    tl_buf_append(&want, in, sizeof in);
+    tl_buf_putc(&want, '"');
+    CHECK_STR(json_str(&b, in, sizeof in), tl_buf_cstr(&want));
+  }
+  memset(in, 1, sizeof in);
+  json_str(&b, in, sizeof in);
+  CHECK_INT(b.n, 2 + 6 * sizeof in);
+  CHECK(memcmp(b.p + 1 + 6 * 9999, "\\u0001", 6) == 0);
+  tl_buf_free(&b);
+  tl_buf_free(&want);
+}
+
 TEST(json_doubles_round_trip) {
   tl_buf b;
   tl_buf_init(&b);
@@ -291,6 +316,7 @@ int main(void) {
   RUN(kind_and_status_names);
   RUN(errors_keep_the_first_message);
   RUN(json_strings_are_escaped_and_valid);
+  RUN(json_strings_longer_than_a_chunk);
   RUN(json_doubles_round_trip);
   RUN(doubles_ignore_a_comma_locale);
   RUN(hex_and_base64);
