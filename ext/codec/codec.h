@@ -72,6 +72,7 @@ typedef struct tl_codec_vt {
   const char *name;    /* the format= value: "ndjson", "cbor", "cbor_zstd" */
   uint8_t id;          /* tl_codec_id */
   uint8_t version;     /* payload version this code writes (and reads) */
+  uint8_t partial;     /* 1: decode honours the fields mask; 0: it decodes everything */
   int (*create)(const tl_codec_opts *opts, void **state, tl_err *e);
   void (*destroy)(void *state);
   /* Appends the payload for spans[0..n) to out. */
@@ -93,6 +94,7 @@ typedef struct tl_codec_vt {
 extern const tl_codec_vt tl_codec_ndjson;
 extern const tl_codec_vt tl_codec_cbor;
 extern const tl_codec_vt tl_codec_cbor_zstd;
+extern const tl_codec_vt tl_codec_columnar;
 
 /* The codec for a format name or id; NULL when there is none. */
 const tl_codec_vt *tl_codec_by_name(const char *name);

@@ -32,5 +32,12 @@ static int cbor_decode(void *state, const uint8_t *p, size_t len, size_t n, uint
 }
 
 const tl_codec_vt tl_codec_cbor = {
-    "cbor", TL_CODEC_CBOR, 1, cbor_create, cbor_destroy, cbor_encode, cbor_decode, NULL, NULL,
+    .name = "cbor",
+    .id = TL_CODEC_CBOR,
+    .version = 1,
+    .partial = 0,
+    .create = cbor_create,
+    .destroy = cbor_destroy,
+    .encode = cbor_encode,
+    .decode = cbor_decode,
 };

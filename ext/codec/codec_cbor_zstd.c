@@ -292,6 +292,14 @@ static int zstd_add_dict(void *state, uint32_t id, const uint8_t *p, size_t n, t
 }
 
 const tl_codec_vt tl_codec_cbor_zstd = {
-    "cbor_zstd", TL_CODEC_CBOR_ZSTD, 1, zstd_create, zstd_destroy, zstd_encode, zstd_decode,
-    zstd_train, zstd_add_dict,
+    .name = "cbor_zstd",
+    .id = TL_CODEC_CBOR_ZSTD,
+    .version = 1,
+    .partial = 0,
+    .create = zstd_create,
+    .destroy = zstd_destroy,
+    .encode = zstd_encode,
+    .decode = zstd_decode,
+    .train = zstd_train,
+    .add_dict = zstd_add_dict,
 };

@@ -69,6 +69,12 @@ static int ndjson_decode(void *state, const uint8_t *p, size_t len, size_t n, ui
 }
 
 const tl_codec_vt tl_codec_ndjson = {
-    "ndjson", TL_CODEC_NDJSON, 1, ndjson_create, ndjson_destroy, ndjson_encode, ndjson_decode,
-    NULL, NULL,
+    .name = "ndjson",
+    .id = TL_CODEC_NDJSON,
+    .version = 1,
+    .partial = 0,
+    .create = ndjson_create,
+    .destroy = ndjson_destroy,
+    .encode = ndjson_encode,
+    .decode = ndjson_decode,
 };

@@ -31,7 +31,14 @@ int tl_scan_init(tl_scan *sc, tl_store *st) {
   return sc->batch ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* Stops reading the store's cached block, if the cursor was. */
+static void release_view(tl_scan *sc) {
+  if (sc->view && sc->view == sc->st->cache) sc->st->cache_users--;
+  sc->view = NULL;
+}
+
 static void scan_reset(tl_scan *sc) {
+  release_view(sc);
   sqlite3_finalize(sc->rows);
   sc->rows = NULL;
   sqlite3_free(sc->f.traces);
@@ -107,11 +114,48 @@ static int block_may_match(tl_scan *sc, int *may) {
   return SQLITE_OK;
 }
 
+/* Whether the store's cached block is block id with these fields, and
+** nothing has changed since it was decoded (store.h). */
+static int cache_valid(tl_store *st, sqlite3_int64 id, uint32_t fields) {
+  if (!st->cache || st->cache_id != id || (fields & ~st->cache_fields)) return 0;
+  unsigned int dv = 0;
+  sqlite3_file_control(st->db, st->schema, SQLITE_FCNTL_DATA_VERSION, &dv);
+  return st->cache_changes == sqlite3_total_changes64(st->db) && st->cache_dv == dv;
+}
+
 static int decode_current(tl_scan *sc) {
   if (sc->decoded) return SQLITE_OK;
+  tl_store *st = sc->st;
+  release_view(sc);
+  if (cache_valid(st, sc->cur.id, sc->f.fields)) {
+    sc->view = st->cache;
+    st->cache_users++;
+    if (st->conn) st->conn->blocks_decoded++; /* read, if not decoded again */
+    sc->decoded = 1;
+    return SQLITE_OK;
+  }
   tl_batch_reset(sc->batch);
   int rc = tl_blockrd_decode(&sc->rd, &sc->cur, sc->f.fields, sc->batch);
   if (rc) return rc;
+  sc->view = sc->batch;
+  if (!st->cache_users) {
+    /* Hand the decoded block to the store, taking its old batch in return. */
+    tl_batch *old = st->cache;
+    st->cache = sc->batch;
+    sc->batch = old;
+    if (!sc->batch && !(sc->batch = tl_batch_new())) {
+      st->cache = NULL;
+      sc->batch = sc->view;
+      st->cache_id = 0;
+    } else {
+      st->cache_id = sc->cur.id;
+      st->cache_fields = st->opts.codec->partial ? sc->f.fields : TL_FIELDS_ALL;
+      st->cache_changes = sqlite3_total_changes64(st->db);
+      st->cache_dv = 0;
+      sqlite3_file_control(st->db, st->schema, SQLITE_FCNTL_DATA_VERSION, &st->cache_dv);
+      st->cache_users++;
+    }
+  }
   sc->decoded = 1;
   return SQLITE_OK;
 }
@@ -142,7 +186,7 @@ static int settle(tl_scan *sc, int *found) {
     if (sc->need_check) {
       int rc = decode_current(sc);
       if (rc) return rc;
-      if (!span_matches(sc, tl_batch_span(sc->batch, sc->pos))) continue;
+      if (!span_matches(sc, tl_batch_span(sc->view, sc->pos))) continue;
     }
     *found = 1;
     return SQLITE_OK;
@@ -160,6 +204,7 @@ static int next_block(tl_scan *sc) {
     if ((rc = block_may_match(sc, &may))) return rc;
     if (!may) continue;
     sc->decoded = 0;
+    release_view(sc);
     sc->pos = 0;
     if ((rc = settle(sc, &found))) return rc;
     if (found) return SQLITE_OK;
@@ -206,5 +251,5 @@ int tl_scan_next(tl_scan *sc) {
 
 const tl_span *tl_scan_span(tl_scan *sc, int *rc) {
   *rc = decode_current(sc);
-  return *rc ? NULL : tl_batch_span(sc->batch, sc->pos);
+  return *rc ? NULL : tl_batch_span(sc->view, sc->pos);
 }

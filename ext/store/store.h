@@ -115,6 +115,22 @@ typedef struct tl_store {
   tl_span **ptrs;
   size_t ptrs_cap;
 
+  /* The last block a cursor decoded, kept for the next cursor: a join that
+  ** looks traces up one by one (trace_critical_path over many traces)
+  ** asks for the same block again and again.  Valid while nothing could
+  ** have changed the blocks: same id, at least the fields asked for, and
+  ** neither this connection's change counter (any INSERT/UPDATE/DELETE,
+  ** ours or the user's on the shadow tables) nor the file's data version
+  ** (another connection's commit) moved.  Cursors read it in place
+  ** (cache_users of them); a cursor decodes into its own batch while the
+  ** cache is in use. */
+  tl_batch *cache;
+  sqlite3_int64 cache_id;   /* 0: empty */
+  uint32_t cache_fields;
+  sqlite3_int64 cache_changes;
+  unsigned int cache_dv;
+  int cache_users;
+
   sqlite3_stmt *stmt[TL_SQL_COUNT];
 } tl_store;
 
@@ -273,7 +289,8 @@ typedef struct tl_scan {
   int decoded;
   uint32_t pos;
   int eof;
-  tl_batch *batch;
+  tl_batch *batch;        /* the cursor's own decoded block */
+  tl_batch *view;         /* where the current block's spans are: batch or st->cache */
   tl_blockrd rd;
 } tl_scan;
 
