@@ -7,6 +7,7 @@ best of a few repetitions for short runs.  The whole document is rewritten,
 with the command, the machine and the date, so that every figure in it comes
 from the run that wrote it."""
 import datetime
+import json
 import os
 import platform
 import resource
@@ -138,7 +139,214 @@ def section_import():
             "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
-SECTIONS = [section_generator, section_import]
+ALL_FORMATS = ["ndjson", "cbor", "cbor_zstd", "relational", "columnar"]
+
+
+def available_formats():
+    db = connect()
+    out = []
+    for f in ALL_FORMATS:
+        try:
+            db.execute(f"CREATE VIRTUAL TABLE temp.probe_{f} USING tracelite(format={f})")
+            out.append(f)
+        except sqlite3.Error:
+            pass
+    return out
+
+
+def zstd19(path):
+    out = path + ".19.zst"
+    if not os.path.exists(out):
+        run(["zstd", "-q", "-19", "-T0", "-f", path, "-o", out])
+    return os.path.getsize(out)
+
+
+def median_p99(samples):
+    v = sorted(samples)
+    return v[len(v) // 2], v[min(len(v) - 1, int(len(v) * 0.99))]
+
+
+def measure_format(fmt, load_sql, load_args, label):
+    """One database per format: ingest, VACUUM, size, scans, trace by id."""
+    path = os.path.join(WORK, f"{label}-{fmt}.db")
+    if os.path.exists(path):
+        os.remove(path)
+    db = connect(path)
+    db.execute(f"CREATE VIRTUAL TABLE spans USING tracelite(format={fmt})")
+    t0 = time.perf_counter()
+    db.execute(load_sql, load_args)
+    db.commit()
+    ingest = time.perf_counter() - t0
+    n = db.execute("SELECT count(*) FROM spans").fetchone()[0]
+    db.execute("VACUUM")
+    size = os.path.getsize(path)
+    one_col, _ = best_of(lambda: db.execute("SELECT sum(duration_ns) FROM spans").fetchone(), 3)
+    all_cols, _ = best_of(lambda: db.execute(
+        "SELECT count(*) FROM spans WHERE trace_id IS NOT NULL AND name IS NOT NULL AND "
+        "(attributes IS NOT NULL OR resource IS NOT NULL OR events IS NOT NULL OR "
+        "links IS NOT NULL OR scope IS NOT NULL OR status_message IS NOT NULL)").fetchone(), 2)
+    ids = [r[0] for r in db.execute(
+        "SELECT trace_id FROM spans WHERE parent_span_id IS NULL ORDER BY random() LIMIT 300")]
+    lat = []
+    for tid in ids:
+        t = time.perf_counter()
+        db.execute("SELECT * FROM spans WHERE trace_id = ?", (tid,)).fetchall()
+        lat.append(time.perf_counter() - t)
+    med, p99 = median_p99(lat) if lat else (0, 0)
+    db.close()
+    return dict(fmt=fmt, spans=n, bytes=size, ingest=n / ingest, one_col=n / one_col,
+                all_cols=n / all_cols, id_med=med * 1e3, id_p99=p99 * 1e3)
+
+
+def compression_table(label, ndjson_path, load_sql, load_args, formats):
+    nd = os.path.getsize(ndjson_path)
+    z = zstd19(ndjson_path)
+    rows = [measure_format(f, load_sql, load_args, label) for f in formats]
+    n = rows[0]["spans"]
+    lines = [
+        f"| NDJSON file (trace_export) | {nd:,} | {nd / n:,.1f} | 1.0 | {nd / z:.2f} | | | | | |",
+        f"| zstd -19 of the NDJSON | {z:,} | {z / n:,.1f} | {nd / z:,.1f} | 1.00 | | | | | |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| tracelite {r['fmt']} | {r['bytes']:,} | {r['bytes'] / n:,.1f} | {nd / r['bytes']:,.1f} | "
+            f"{r['bytes'] / z:.2f} | {r['ingest']:,.0f} | {r['one_col']:,.0f} | {r['all_cols']:,.0f} | "
+            f"{r['id_med']:.2f} | {r['id_p99']:.2f} |")
+    return (f"{n:,} spans. Bytes are the whole database file after VACUUM (shadow tables, "
+            "indexes, dictionaries); `vs zstd -19` is bytes / zstd -19 bytes (below 1.00 is "
+            "smaller). Ingest is `INSERT INTO spans SELECT …` in one transaction; scans are "
+            "`SELECT sum(duration_ns)` (one column) and a query that reads every column; trace "
+            "by id is `SELECT * FROM spans WHERE trace_id = ?` for 300 random traces.\n\n"
+            "| | bytes | bytes/span | vs NDJSON | vs zstd -19 | ingest spans/s | 1-column scan spans/s "
+            "| all-column scan spans/s | trace by id median ms | p99 ms |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
+
+
+def nezha_trainticket_day():
+    files = sorted(
+        [os.path.join(TRACES, "nezha/construct_data/2023-01-29", f)
+         for f in os.listdir(os.path.join(TRACES, "nezha/construct_data/2023-01-29"))] +
+        [os.path.join(TRACES, "nezha/rca_data/2023-01-29", f)
+         for f in os.listdir(os.path.join(TRACES, "nezha/rca_data/2023-01-29")) if ".csv" in f])
+    return files
+
+
+def section_storage():
+    formats = available_formats()
+    traces = 2000 if SMALL else 10000
+    gen = generated_ndjson(traces)
+    out = ["## Storage formats\n",
+           f"Formats measured: {', '.join(formats)}.\n",
+           f"### Generated: the default system, `trace_generate({traces}, 42)`\n",
+           compression_table("gen", gen, "INSERT INTO spans SELECT * FROM trace_generate(?, 42)",
+                             (traces,), formats)]
+    # Real data: the Nezha TrainTicket day, staged once as NDJSON so every
+    # format ingests the same spans through the OTLP reader.
+    files = nezha_trainticket_day()
+    if SMALL:
+        files = files[:6]
+    stage = os.path.join(WORK, "nezha.ndjson")
+    if not os.path.exists(stage):
+        db = connect()
+        db.execute("CREATE TEMP TABLE s AS SELECT * FROM trace_file(?) WHERE 0", (files[0],))
+        for f in files:
+            db.execute("INSERT INTO s SELECT * FROM trace_file(?)", (f,))
+        db.execute("SELECT trace_export('s', ?)", (stage,)).fetchone()
+        db.close()
+    out += [f"### Real: Nezha TrainTicket, 2023-01-29 ({len(files)} minute files of "
+            "../shared/traces/nezha, imported with trace_file, exported with trace_export)\n",
+            compression_table("nezha", stage, "INSERT INTO spans SELECT * FROM trace_file(?)",
+                              (stage,), formats)]
+    return "\n".join(out)
+
+
+SCALE_SCRIPT = r"""
+import os, resource, sys, time, json
+sys.path.insert(0, sys.argv[1])
+from tlhelp import connect
+path, traces, fmt = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+db = connect(path)
+db.execute(f"CREATE VIRTUAL TABLE spans USING tracelite(format={fmt})")
+t0 = time.perf_counter()
+db.execute("INSERT INTO spans SELECT * FROM trace_generate(?, 42)", (traces,))
+db.commit()
+ingest = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+n = db.execute("SELECT count(*) FROM spans").fetchone()[0]
+res = dict(spans=n, ingest=ingest, rss_kb=rss)
+def timed(sql, args=()):
+    t = time.perf_counter(); r = db.execute(sql, args).fetchall(); return time.perf_counter() - t, r
+res["one_col"], _ = timed("SELECT sum(duration_ns) FROM spans")
+res["pct"], _ = timed("SELECT service, latency_percentile(duration_ns, 0.5), "
+                      "latency_percentile(duration_ns, 0.99) FROM spans GROUP BY service")
+res["topology"], _ = timed("SELECT * FROM trace_topology('spans')")
+ids = [r[0] for r in db.execute("SELECT trace_id FROM trace_generate_truth(?, 42) "
+                                "ORDER BY random() LIMIT 300", (traces,))]
+lat = []
+for tid in ids:
+    t = time.perf_counter(); db.execute("SELECT * FROM spans WHERE trace_id = ?", (tid,)).fetchall()
+    lat.append(time.perf_counter() - t)
+lat.sort()
+res["id_med"], res["id_p99"] = lat[len(lat) // 2], lat[int(len(lat) * 0.99)]
+t = time.perf_counter()
+res["cp_n"] = db.execute("SELECT count(*) FROM (SELECT trace_id FROM spans WHERE parent_span_id IS NULL "
+                         "LIMIT 10000) r, trace_critical_path('spans', r.trace_id) cp").fetchone()[0]
+res["cp10k"] = time.perf_counter() - t
+db.close()
+res["bytes"] = os.path.getsize(path)
+print(json.dumps(res))
+"""
+
+
+def section_scale():
+    traces = 20000 if SMALL else 450000
+    path = os.path.join(WORK, "scale.db")
+    if os.path.exists(path):
+        os.remove(path)
+    script = os.path.join(WORK, "scale.py")
+    with open(script, "w") as f:
+        f.write(SCALE_SCRIPT)
+    res = json.loads(run(["/usr/bin/python3", script, os.path.join(ROOT, "tests", "py"), path,
+                          str(traces), "cbor_zstd"]).stdout)
+    n = res["spans"]
+    return ("## At scale: cbor_zstd, `trace_generate(%d, 42)`\n\n" % traces +
+            "In a separate process, so its peak RSS is the ingest's. Before `optimize`.\n\n"
+            "| measure | value |\n|---|---|\n"
+            f"| spans | {n:,} |\n"
+            f"| ingest | {res['ingest']:.1f} s, {n / res['ingest']:,.0f} spans/s |\n"
+            f"| peak RSS of the process | {res['rss_kb'] / 1024:,.0f} MB |\n"
+            f"| database bytes (not vacuumed) | {res['bytes']:,} ({res['bytes'] / n:.1f} B/span) |\n"
+            f"| `SELECT sum(duration_ns)` | {res['one_col']:.2f} s, {n / res['one_col']:,.0f} spans/s |\n"
+            f"| per-service p50 and p99 (`latency_percentile`) | {res['pct']:.2f} s |\n"
+            f"| `trace_topology` (jaeger mode) | {res['topology']:.2f} s |\n"
+            f"| trace by id, 300 random traces | median {res['id_med'] * 1e3:.2f} ms, p99 {res['id_p99'] * 1e3:.2f} ms |\n"
+            f"| critical path of 10,000 traces (roots in scan order, {res['cp_n']:,} sections) | {res['cp10k']:.2f} s |\n")
+
+
+def section_big_trace():
+    """The critical path and topology of one 100,000-span trace."""
+    db = connect()
+    db.execute("CREATE TABLE big(trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns)")
+    n = 10000 if SMALL else 100000
+    rows = []
+    ends = {}
+    for i in range(n):
+        parent = (i - 1) // 8 if i else None
+        start = 0 if parent is None else ends[parent][0] + ((i - 1) % 8) * 1000 + 10
+        dur = 10 ** 9 if parent is None else max(10, (ends[parent][1] - ends[parent][0]) // 9)
+        ends[i] = (start, start + dur)
+        rows.append(("ab" * 16, f"{i + 1:016x}", None if parent is None else f"{parent + 1:016x}",
+                     f"svc{i % 20}", f"op{i % 50}", "SERVER" if i % 2 else "CLIENT", start, start + dur))
+    db.executemany("INSERT INTO big VALUES (?,?,?,?,?,?,?,?)", rows)
+    db.execute("CREATE INDEX big_trace ON big(trace_id)")
+    secs, r = best_of(lambda: db.execute(
+        "SELECT count(*) FROM trace_critical_path('big', ?)", ("ab" * 16,)).fetchone(), 3)
+    return ("## One huge trace\n\n"
+            f"A synthetic trace of {n:,} spans (8 children per span) in a plain indexed table: "
+            f"`trace_critical_path` takes {secs * 1e3:.1f} ms ({r[0]:,} sections).\n")
+
+
+SECTIONS = [section_generator, section_import, section_storage, section_scale, section_big_trace]
 
 
 def main():

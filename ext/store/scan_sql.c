@@ -33,7 +33,8 @@ int tl_scan_init(tl_scan *sc, tl_store *st) {
 
 /* Stops reading the store's cached block, if the cursor was. */
 static void release_view(tl_scan *sc) {
-  if (sc->view && sc->view == sc->st->cache) sc->st->cache_users--;
+  if (sc->entry) sc->entry->users--;
+  sc->entry = NULL;
   sc->view = NULL;
 }
 
@@ -114,22 +115,48 @@ static int block_may_match(tl_scan *sc, int *may) {
   return SQLITE_OK;
 }
 
-/* Whether the store's cached block is block id with these fields, and
-** nothing has changed since it was decoded (store.h). */
-static int cache_valid(tl_store *st, sqlite3_int64 id, uint32_t fields) {
-  if (!st->cache || st->cache_id != id || (fields & ~st->cache_fields)) return 0;
+static unsigned int data_version(tl_store *st) {
   unsigned int dv = 0;
   sqlite3_file_control(st->db, st->schema, SQLITE_FCNTL_DATA_VERSION, &dv);
-  return st->cache_changes == sqlite3_total_changes64(st->db) && st->cache_dv == dv;
+  return dv;
+}
+
+/* The cache entry holding block id with these fields, if nothing has
+** changed since it was decoded (store.h), else NULL. */
+static struct tl_block_cache *cache_find(tl_store *st, sqlite3_int64 id, uint32_t fields) {
+  for (int i = 0; i < TL_BLOCK_CACHE; i++) {
+    struct tl_block_cache *c = &st->cache[i];
+    if (c->id != id || !c->batch || (fields & ~c->fields)) continue;
+    if (c->changes != sqlite3_total_changes64(st->db) || c->dv != data_version(st)) return NULL;
+    return c;
+  }
+  return NULL;
+}
+
+/* The least recently used entry no cursor reads, or NULL. */
+static struct tl_block_cache *cache_victim(tl_store *st) {
+  struct tl_block_cache *best = NULL;
+  for (int i = 0; i < TL_BLOCK_CACHE; i++) {
+    struct tl_block_cache *c = &st->cache[i];
+    if (!c->users && (!best || c->used < best->used)) best = c;
+  }
+  return best;
+}
+
+static void use_entry(tl_scan *sc, struct tl_block_cache *c) {
+  c->users++;
+  c->used = ++sc->st->cache_clock;
+  sc->entry = c;
+  sc->view = c->batch;
 }
 
 static int decode_current(tl_scan *sc) {
   if (sc->decoded) return SQLITE_OK;
   tl_store *st = sc->st;
   release_view(sc);
-  if (cache_valid(st, sc->cur.id, sc->f.fields)) {
-    sc->view = st->cache;
-    st->cache_users++;
+  struct tl_block_cache *c = cache_find(st, sc->cur.id, sc->f.fields);
+  if (c) {
+    use_entry(sc, c);
     if (st->conn) st->conn->blocks_decoded++; /* read, if not decoded again */
     sc->decoded = 1;
     return SQLITE_OK;
@@ -138,23 +165,17 @@ static int decode_current(tl_scan *sc) {
   int rc = tl_blockrd_decode(&sc->rd, &sc->cur, sc->f.fields, sc->batch);
   if (rc) return rc;
   sc->view = sc->batch;
-  if (!st->cache_users) {
-    /* Hand the decoded block to the store, taking its old batch in return. */
-    tl_batch *old = st->cache;
-    st->cache = sc->batch;
-    sc->batch = old;
-    if (!sc->batch && !(sc->batch = tl_batch_new())) {
-      st->cache = NULL;
-      sc->batch = sc->view;
-      st->cache_id = 0;
-    } else {
-      st->cache_id = sc->cur.id;
-      st->cache_fields = st->opts.codec->partial ? sc->f.fields : TL_FIELDS_ALL;
-      st->cache_changes = sqlite3_total_changes64(st->db);
-      st->cache_dv = 0;
-      sqlite3_file_control(st->db, st->schema, SQLITE_FCNTL_DATA_VERSION, &st->cache_dv);
-      st->cache_users++;
-    }
+  c = cache_victim(st);
+  tl_batch *spare = c ? (c->batch ? c->batch : tl_batch_new()) : NULL;
+  if (spare) {
+    /* Hand the decoded block to the cache, taking the entry's old batch. */
+    c->batch = sc->batch;
+    sc->batch = spare;
+    c->id = sc->cur.id;
+    c->fields = st->opts.codec->partial ? sc->f.fields : TL_FIELDS_ALL;
+    c->changes = sqlite3_total_changes64(st->db);
+    c->dv = data_version(st);
+    use_entry(sc, c);
   }
   sc->decoded = 1;
   return SQLITE_OK;

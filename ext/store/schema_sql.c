@@ -141,7 +141,7 @@ void tl_store_free(tl_store *st) {
   finalize_all(st);
   tl_store_invalidate(st);
   tl_batch_free(st->buf);
-  tl_batch_free(st->cache);
+  for (int i = 0; i < TL_BLOCK_CACHE; i++) tl_batch_free(st->cache[i].batch);
   if (st->rowcache) tl_row_cache_free(st->rowcache);
   tl_strmap_free(&st->services);
   tl_delmap_free(&st->dels);
@@ -319,7 +319,8 @@ void tl_store_invalidate(tl_store *st) {
   st->codec_state = NULL;
   tl_strmap_clear(&st->services);
   st->loaded = 0;
-  st->cache_id = 0; /* a rollback may have taken the cached block's rows back */
+  /* A rollback may have taken the cached blocks' rows back. */
+  for (int i = 0; i < TL_BLOCK_CACHE; i++) st->cache[i].id = 0;
   st->dict_tried = 0;
   st->dict_id = 0;
   st->dict_spans = 0;

@@ -45,6 +45,8 @@
 #define TL_STORE_VERSION 1
 #define TL_POS_BITS 20
 #define TL_ROWID(block, pos) (((sqlite3_int64)(block) << TL_POS_BITS) | (sqlite3_int64)(pos))
+/* Decoded blocks kept per table for the next cursors (tl_store.cache). */
+#define TL_BLOCK_CACHE 4
 /* A dictionary is only trained on a sample of at least this many spans. */
 #define TL_TRAIN_MIN_SPANS 1024
 
@@ -115,21 +117,25 @@ typedef struct tl_store {
   tl_span **ptrs;
   size_t ptrs_cap;
 
-  /* The last block a cursor decoded, kept for the next cursor: a join that
-  ** looks traces up one by one (trace_critical_path over many traces)
-  ** asks for the same block again and again.  Valid while nothing could
-  ** have changed the blocks: same id, at least the fields asked for, and
-  ** neither this connection's change counter (any INSERT/UPDATE/DELETE,
-  ** ours or the user's on the shadow tables) nor the file's data version
-  ** (another connection's commit) moved.  Cursors read it in place
-  ** (cache_users of them); a cursor decodes into its own batch while the
-  ** cache is in use. */
-  tl_batch *cache;
-  sqlite3_int64 cache_id;   /* 0: empty */
-  uint32_t cache_fields;
-  sqlite3_int64 cache_changes;
-  unsigned int cache_dv;
-  int cache_users;
+  /* The last blocks cursors decoded, kept for the next cursors: a join
+  ** that looks traces up one by one (trace_critical_path over many traces)
+  ** asks for the same few neighbouring blocks again and again.  An entry is
+  ** valid while nothing could have changed its block: same id, at least the
+  ** fields asked for, and neither this connection's change counter (any
+  ** INSERT/UPDATE/DELETE, ours or the user's on the shadow tables) nor the
+  ** file's data version (another connection's commit) moved.  Cursors read
+  ** an entry in place (users of them); a decoded block replaces the least
+  ** recently used entry no cursor is reading. */
+  struct tl_block_cache {
+    tl_batch *batch;
+    sqlite3_int64 id; /* 0: empty */
+    uint32_t fields;
+    sqlite3_int64 changes;
+    unsigned int dv;
+    int users;
+    uint64_t used;    /* LRU clock */
+  } cache[TL_BLOCK_CACHE];
+  uint64_t cache_clock;
 
   sqlite3_stmt *stmt[TL_SQL_COUNT];
 } tl_store;
@@ -290,7 +296,8 @@ typedef struct tl_scan {
   uint32_t pos;
   int eof;
   tl_batch *batch;        /* the cursor's own decoded block */
-  tl_batch *view;         /* where the current block's spans are: batch or st->cache */
+  struct tl_block_cache *entry; /* the store's cache entry it reads, or NULL */
+  tl_batch *view;         /* where the current block's spans are */
   tl_blockrd rd;
 } tl_scan;
 
