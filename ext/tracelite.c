@@ -94,6 +94,7 @@ int sqlite3_tracelite_init(sqlite3 *db, char **pzErrMsg,
   if (rc == SQLITE_OK) rc = tl_register_critical_path(db);
   if (rc == SQLITE_OK) rc = tl_register_topology(db);
   if (rc == SQLITE_OK) rc = tl_register_waterfall(db);
+  if (rc == SQLITE_OK) rc = tl_register_columns(db);
   if (rc != SQLITE_OK && pzErrMsg)
     *pzErrMsg = sqlite3_mprintf("tracelite: cannot register: %s", sqlite3_errmsg(db));
   return rc;

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-export TL_SO="$PWD/$BUILD/tracelite" TL_BUILD="$PWD/$BUILD"
+case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
+export TL_SO="$BUILD/tracelite" TL_BUILD="$BUILD"
 export TL_TRACES=${TL_TRACES:-$(cd .. && pwd)/shared/traces}
 exec /usr/bin/python3 tests/bench.py "$@"

@@ -19,7 +19,8 @@
 #include <string.h>
 
 static const tl_codec_vt *const codecs[] = {&tl_codec_ndjson, &tl_codec_cbor,
-                                            &tl_codec_cbor_zstd};
+                                            &tl_codec_cbor_zstd, &tl_codec_relational,
+                                            &tl_codec_columnar};
 #define N_CODECS (sizeof codecs / sizeof codecs[0])
 
 const tl_codec_vt *tl_codec_by_name(const char *name) {

@@ -94,6 +94,7 @@ typedef struct tl_codec_vt {
 extern const tl_codec_vt tl_codec_ndjson;
 extern const tl_codec_vt tl_codec_cbor;
 extern const tl_codec_vt tl_codec_cbor_zstd;
+extern const tl_codec_vt tl_codec_relational;
 extern const tl_codec_vt tl_codec_columnar;
 
 /* The codec for a format name or id; NULL when there is none. */

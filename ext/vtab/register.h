@@ -21,5 +21,6 @@ int tl_register_sketch(sqlite3 *db);       /* latency_sketch(), sketch_merge(), 
 int tl_register_critical_path(sqlite3 *db); /* trace_critical_path, critical_path() — analysis/critical_path_sql.c */
 int tl_register_topology(sqlite3 *db);      /* trace_topology, trace_topology_dot() — analysis/topology_sql.c */
 int tl_register_waterfall(sqlite3 *db);     /* trace_waterfall()            — analysis/waterfall_sql.c */
+int tl_register_columns(sqlite3 *db);       /* tracelite_columns()          — codec/columns_sql.c */
 
 #endif

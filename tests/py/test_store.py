@@ -156,8 +156,8 @@ class Options(unittest.TestCase):
         cases = {
             "bogus=1": "tracelite: unknown option 'bogus' (the options are format, block_spans, zstd_level and dict_size)",
             "format=cbor, format=ndjson": "tracelite: option 'format' is given twice",
-            "format=xml": "tracelite: format: unknown format 'xml' (expected ndjson, cbor or cbor_zstd)",
-            "format=CBOR": "tracelite: format: unknown format 'CBOR' (expected ndjson, cbor or cbor_zstd)",
+            "format=xml": "tracelite: format: unknown format 'xml' (expected ndjson, cbor, cbor_zstd, relational or columnar)",
+            "format=CBOR": "tracelite: format: unknown format 'CBOR' (expected ndjson, cbor, cbor_zstd, relational or columnar)",
             "cbor": "tracelite: option 'cbor' is not of the form key=value",
             "format=": "tracelite: option 'format' has an empty value",
             "=cbor": "tracelite: unknown option '' (the options are format, block_spans, zstd_level and dict_size)",
@@ -203,7 +203,7 @@ class Options(unittest.TestCase):
                 db.execute("SELECT count(*) FROM spans")
             self.assertEqual(str(cm.exception),
                              "tracelite: table spans: spans_config: format: unknown format 'xml' "
-                             "(expected ndjson, cbor or cbor_zstd)")
+                             "(expected ndjson, cbor, cbor_zstd, relational or columnar)")
             db.close()
 
 

@@ -1,0 +1,453 @@
+/*
+** columnar_io.c — the stream directory and integer columns of the columnar
+** codec (columnar_internal.h): how a block's columns become one payload of
+** separately compressed streams, and how a reader finds and inflates only
+** the streams a query needs.
+**
+** Payload (docs/format.md, section "columnar"):
+**   LEB128 dictionary id (0 = none)
+**   LEB128 stream count k
+**   k entries: LEB128 kind, LEB128 index, u8 coding (0 raw, 1 zstd,
+**              2 zstd with the dictionary), LEB128 stored length,
+**              LEB128 content length (codings 1 and 2 only)
+**   the stored bytes of the k streams, back to back, to the end
+** Entries are in strictly increasing (kind, index) order, so each stream is
+** there at most once; an absent stream has no content.
+**
+** Why measure instead of guessing: which form of an integer column is
+** smaller (LEB128 or byte planes) depends on the data, and zstd decides the
+** rest, so the writer compresses each candidate and keeps the smallest.
+** Each candidate costs one zstd call over a few kilobytes.
+*/
+#include "columnar_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Content that zstd is not tried on (a frame costs more than it saves). */
+#define MIN_COMPRESS 24
+/* No valid zstd frame holds more than this many bytes per stored byte
+** (codec_cbor_zstd.c explains the bound). */
+#define MAX_RATIO (128 * 1024 / 4)
+
+int col_bad(tl_err *e, const char *name, const char *fmt, ...) {
+  char why[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  return tl_err_set(e, TL_EFORMAT, "columnar payload: stream %s: %s", name, why);
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static int put_entry(col_writer *w, unsigned kind, unsigned index, int coding, const void *p,
+                     size_t stored, size_t raw) {
+  if (w->count && (kind < w->last_kind || (kind == w->last_kind && index <= w->last_index)))
+    return tl_err_set(w->e, TL_EMISUSE, "columnar: stream %u.%u written out of order", kind,
+                      index);
+  w->last_kind = kind;
+  w->last_index = index;
+  w->count++;
+  tl_buf_varint(&w->dir, kind);
+  tl_buf_varint(&w->dir, index);
+  tl_buf_putc(&w->dir, (char)coding);
+  tl_buf_varint(&w->dir, stored);
+  if (coding) tl_buf_varint(&w->dir, raw);
+  tl_buf_append(&w->data, p, stored);
+  return TL_OK;
+}
+
+/* Whether a stream holds text and tables that blocks repeat, which is what
+** a trained dictionary holds; numbers (ids, times, codes) are compressed
+** without it: its entropy tables only get in their way. */
+static int wants_dict(unsigned kind) {
+  switch (kind) {
+    case COL_OPS:
+    case COL_NAMES:
+    case COL_STATUS_MSGS:
+    case COL_TRACE_STATES:
+    case COL_RESOURCES:
+    case COL_SCOPES:
+    case COL_EVENT_NAMES:
+    case COL_LINK_STATES: return 1;
+    default: return kind >= COL_ATTRS && (kind - COL_ATTRS) % 8 != AP_REFS &&
+                    (kind - COL_ATTRS) % 8 != AP_DROPPED;
+  }
+}
+
+/* Compresses cand into packed; 1 when that is smaller than cand. */
+static int pack(col_writer *w, const tl_buf *cand, tl_buf *packed, int *smaller) {
+  tl_buf_reset(packed);
+  *smaller = 0;
+  if (cand->n < MIN_COMPRESS) return TL_OK;
+  int rc = tl_zs_compress(w->zs, cand->p, cand->n, w->kind_dict, packed, w->e);
+  if (!rc) *smaller = packed->n < cand->n;
+  return rc;
+}
+
+int colw_put(col_writer *w, unsigned kind, unsigned index, const void *raw, size_t n) {
+  if (!n) return TL_OK;
+  tl_buf *c = colw_cand(w, 0);
+  tl_buf_append(c, raw, n);
+  return colw_put_best(w, kind, index, 1);
+}
+
+tl_buf *colw_cand(col_writer *w, int i) {
+  tl_buf_reset(&w->cand[i]);
+  return &w->cand[i];
+}
+
+static int add_sample(col_writer *w, const tl_buf *c) {
+  if (!c->n) return TL_OK;
+  if (w->n_samples == w->cap_samples) {
+    unsigned cap = w->cap_samples ? 2 * w->cap_samples : 256;
+    size_t *sizes = realloc(w->sizes, cap * sizeof *sizes);
+    if (!sizes) return tl_err_set(w->e, TL_ENOMEM, "columnar: out of memory");
+    w->sizes = sizes;
+    w->cap_samples = cap;
+  }
+  w->sizes[w->n_samples++] = c->n;
+  tl_buf_append(w->samples, c->p, c->n);
+  return TL_OK;
+}
+
+int colw_pick(col_writer *w, unsigned kind, int ncand, int *best) {
+  size_t best_size = 0;
+  w->kind_dict = wants_dict(kind) ? w->dict : 0;
+  *best = 0;
+  for (int i = 0; i < ncand && !w->samples; i++) {
+    int smaller, rc = pack(w, &w->cand[i], &w->packed[i], &smaller);
+    if (rc) return rc;
+    size_t size = smaller ? w->packed[i].n : w->cand[i].n;
+    if (i == 0 || size < best_size) *best = i, best_size = size;
+  }
+  return TL_OK;
+}
+
+int colw_put_best(col_writer *w, unsigned kind, unsigned index, int ncand) {
+  return colw_put_best_text(w, kind, index, ncand, wants_dict(kind));
+}
+
+int colw_put_best_text(col_writer *w, unsigned kind, unsigned index, int ncand, int text) {
+  if (w->samples) return text ? add_sample(w, &w->cand[0]) : TL_OK;
+  w->kind_dict = text ? w->dict : 0;
+  int best = -1, best_packed = 0;
+  size_t best_size = 0;
+  for (int i = 0; i < ncand; i++) {
+    const tl_buf *c = &w->cand[i];
+    if (c->oom) return tl_err_set(w->e, TL_ENOMEM, "columnar: out of memory");
+    int smaller, rc = pack(w, c, &w->packed[i], &smaller);
+    if (rc) return rc;
+    size_t size = smaller ? w->packed[i].n : c->n;
+    if (best < 0 || size < best_size) best = i, best_size = size, best_packed = smaller;
+  }
+  const tl_buf *c = &w->cand[best];
+  if (!c->n) return TL_OK;
+  if (best_packed)
+    return put_entry(w, kind, index, w->kind_dict ? 2 : 1, w->packed[best].p, w->packed[best].n,
+                     c->n);
+  return put_entry(w, kind, index, 0, c->p, c->n, c->n);
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b) {
+  while (b) {
+    uint64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+static uint64_t magnitude(uint64_t v, int is_signed) {
+  return is_signed && (int64_t)v < 0 ? 0 - v : v;
+}
+
+/* Value i as written: magnitude divided by g and by 10^e, sign kept,
+** zigzagged when signed. */
+static uint64_t stored(const uint64_t *v, size_t i, int is_signed, uint64_t g, int e) {
+  uint64_t m = magnitude(v[i], is_signed) / g / tl_pow10[e];
+  if (!is_signed) return m;
+  return tl_zigzag((int64_t)v[i] < 0 ? (int64_t)(0 - m) : (int64_t)m);
+}
+
+/* A zigzagged value as magnitude and sign (signed columns), or as it is. */
+static uint64_t bits_magnitude(uint64_t x, int is_signed, int *sign) {
+  *sign = 0;
+  if (!is_signed) return x;
+  int64_t sv = tl_unzigzag(x);
+  *sign = sv < 0;
+  return sv < 0 ? 0 - (uint64_t)sv : (uint64_t)sv;
+}
+
+void intcol_write(tl_buf *out, const uint64_t *v, size_t n, int is_signed, int form) {
+  uint64_t g = 0, max = 0;
+  for (size_t i = 0; i < n && g != 1; i++) g = gcd64(magnitude(v[i], is_signed), g);
+  if (g == 0) g = 1;
+  tl_buf_putc(out, (char)form);
+  tl_buf_varint(out, g);
+  /* Room for everything at once: exponents (n), planes (1 + 8n) or
+  ** LEB128s (10n); out->p then stays where it is. */
+  if (tl_buf_reserve(out, 11 * n + 16)) return;
+  size_t exps_at = out->n;
+  uint8_t *exps = (uint8_t *)out->p + exps_at;
+  if (form & INT_DECIMAL) {
+    for (size_t i = 0; i < n; i++)
+      exps[i] = (uint8_t)tl_decimal_exp(magnitude(v[i], is_signed) / g);
+    out->n += n;
+  }
+#define E(i) ((form & INT_DECIMAL) ? exps[i] : 0)
+  if (form & INT_BITS) {
+    /* Bit lengths first, one byte each (for signed columns twice the length
+    ** of the magnitude plus the sign: a sign that hardly changes then costs
+    ** next to nothing), then the bits below each magnitude's top bit,
+    ** packed least significant first. */
+    uint8_t *lens = (uint8_t *)out->p + out->n;
+    for (size_t i = 0; i < n; i++) {
+      int sign;
+      uint64_t x = bits_magnitude(stored(v, i, is_signed, g, E(i)), is_signed, &sign);
+      int len = 0;
+      while (len < 64 && (x >> len)) len++;
+      lens[i] = (uint8_t)(is_signed ? 2 * len + sign : len);
+    }
+    out->n += n;
+    uint64_t acc = 0;
+    int have = 0;
+    for (size_t i = 0; i < n; i++) {
+      int sign, len = is_signed ? lens[i] / 2 : lens[i];
+      uint64_t x = bits_magnitude(stored(v, i, is_signed, g, E(i)), is_signed, &sign);
+      for (int b = 0; b < len - 1; b++) {
+        acc |= ((x >> b) & 1) << have;
+        if (++have == 64) {
+          tl_buf_le64(out, acc);
+          acc = 0;
+          have = 0;
+        }
+      }
+    }
+    for (; have > 0; have -= 8, acc >>= 8) tl_buf_putc(out, (char)(acc & 0xff));
+    return;
+  }
+  if (!(form & INT_PLANES)) {
+    for (size_t i = 0; i < n; i++) tl_buf_varint(out, stored(v, i, is_signed, g, E(i)));
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint64_t x = stored(v, i, is_signed, g, E(i));
+    if (x > max) max = x;
+  }
+  int width = 0;
+  while (width < 8 && (max >> (8 * width))) width++;
+  tl_buf_putc(out, (char)width);
+  for (int b = 0; b < width; b++) {
+    uint8_t *p = (uint8_t *)out->p + out->n;
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(stored(v, i, is_signed, g, E(i)) >> (8 * b));
+    out->n += n;
+  }
+#undef E
+}
+
+int intcol_cands(col_writer *w, int first, const void *prefix, size_t np, const uint64_t *v,
+                 size_t n, int is_signed, int forms) {
+  int k = 0;
+  for (int form = 0; form < 8; form++) {
+    if (!(forms & (1 << form)) || ((form & INT_PLANES) && (form & INT_BITS))) continue;
+    tl_buf *c = colw_cand(w, first + k++);
+    tl_buf_append(c, prefix, np);
+    intcol_write(c, v, n, is_signed, form);
+  }
+  return k;
+}
+
+int colw_put_ints(col_writer *w, unsigned kind, unsigned index, const uint64_t *v, size_t n,
+                  int is_signed) {
+  if (!n) return TL_OK;
+  return colw_put_best(w, kind, index, intcol_cands(w, 0, NULL, 0, v, n, is_signed, FORMS_PLAIN));
+}
+
+int intcol_read(tl_rd *r, uint64_t *v, size_t n, int is_signed, const char *what, tl_err *e) {
+  uint8_t form = tl_rd_u8(r);
+  uint64_t g = tl_rd_varint(r);
+  if (r->err) return col_bad(e, what, "truncated integer column");
+  if (form > (INT_BITS | INT_DECIMAL | INT_PLANES) || ((form & INT_PLANES) && (form & INT_BITS)) ||
+      g == 0)
+    return col_bad(e, what, "bad integer column header");
+  const uint8_t *exps = NULL;
+  if ((form & INT_DECIMAL) && !(exps = tl_rd_bytes(r, n)))
+    return col_bad(e, what, "integer column holds fewer than %zu values", n);
+  if (form & INT_BITS) {
+    const uint8_t *lens = tl_rd_bytes(r, n);
+    if (!lens) return col_bad(e, what, "integer column holds fewer than %zu values", n);
+    uint64_t bits = 0;
+    for (size_t i = 0; i < n; i++) {
+      unsigned len = is_signed ? lens[i] / 2u : lens[i];
+      if (len > 64) return col_bad(e, what, "bit length past 64");
+      bits += len ? len - 1u : 0;
+    }
+    const uint8_t *p = tl_rd_bytes(r, (size_t)((bits + 7) / 8));
+    if (!p) return col_bad(e, what, "integer column holds fewer than %zu values", n);
+    uint64_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+      unsigned len = is_signed ? lens[i] / 2u : lens[i];
+      uint64_t x = len ? 1ull << (len - 1) : 0;
+      for (unsigned b = 0; b + 1 < len; b++, at++)
+        x |= (uint64_t)((p[at >> 3] >> (at & 7)) & 1) << b;
+      /* Back to zigzag, which the scaling below undoes. */
+      v[i] = is_signed ? tl_zigzag(lens[i] & 1 ? (int64_t)(0 - x) : (int64_t)x) : x;
+    }
+  } else if (!(form & INT_PLANES)) {
+    for (size_t i = 0; i < n; i++) v[i] = tl_rd_varint(r);
+    if (r->err) return col_bad(e, what, "integer column holds fewer than %zu values", n);
+  } else {
+    uint8_t width = tl_rd_u8(r);
+    if (r->err || width > 8) return col_bad(e, what, "bad integer column width");
+    if (width && tl_rd_left(r) / width < n)
+      return col_bad(e, what, "integer column holds fewer than %zu values", n);
+    memset(v, 0, n * sizeof *v);
+    for (int b = 0; b < width; b++) {
+      const uint8_t *p = tl_rd_bytes(r, n);
+      for (size_t i = 0; i < n; i++) v[i] |= (uint64_t)p[i] << (8 * b);
+    }
+  }
+  /* Scaling back wraps modulo 2^64: only a crafted column overflows, and it
+  ** then decodes to some value without undefined behaviour. */
+  for (size_t i = 0; i < n; i++) {
+    uint64_t m = exps ? (exps[i] > TL_MAX_EXP ? 0 : tl_pow10[exps[i]]) : 1;
+    if (exps && exps[i] > TL_MAX_EXP) return col_bad(e, what, "decimal exponent past %d", TL_MAX_EXP);
+    v[i] = (is_signed ? (uint64_t)tl_unzigzag(v[i]) : v[i]) * m * g;
+  }
+  return TL_OK;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static col_stream *find_stream(col_reader *r, unsigned kind, unsigned index) {
+  size_t lo = 0, hi = r->ns;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    col_stream *s = &r->s[mid];
+    if (s->kind == kind && s->index == index) return s;
+    if (s->kind < kind || (s->kind == kind && s->index < index)) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+int colr_get(col_reader *r, unsigned kind, unsigned index, const char *name, tl_rd *out) {
+  col_stream *s = find_stream(r, kind, index);
+  tl_rd_init(out, NULL, 0);
+  if (!s) return TL_OK;
+  if (s->coding == 0) {
+    tl_rd_init(out, s->p, s->stored);
+    return TL_OK;
+  }
+  if (!s->ready) {
+    tl_buf_reset(&s->content);
+    if (tl_buf_reserve(&s->content, s->raw ? s->raw : 1))
+      return tl_err_set(r->e, TL_ENOMEM, "columnar: out of memory");
+    char what[128];
+    snprintf(what, sizeof what, "columnar payload: stream %s", name);
+    int rc = tl_zs_decompress(r->zs, s->p, s->stored, s->coding == 2 ? r->dict : 0,
+                              (uint8_t *)s->content.p, s->raw, what, r->e);
+    if (rc) return rc;
+    s->content.n = s->raw;
+    s->ready = 1;
+  }
+  tl_rd_init(out, s->content.p, s->content.n);
+  return TL_OK;
+}
+
+int colr_done(col_reader *r, const tl_rd *rd, const char *name) {
+  if (rd->err) return col_bad(r->e, name, "truncated");
+  if (tl_rd_left(rd)) return col_bad(r->e, name, "%zu bytes after its content", tl_rd_left(rd));
+  return TL_OK;
+}
+
+/* Whether a directory entry names a stream this version writes. */
+static int known_stream(uint64_t kind, uint64_t index) {
+  if (kind >= COL_ATTRS && kind < COL_KIND_MAX) {
+    uint64_t part = (kind - COL_ATTRS) % 8;
+    return part == AP_VALUES ? index < COL_MAX_ITEMS : part < AP_VALUES && index == 0;
+  }
+  return index == 0 && ((kind >= COL_TRACE_IDS && kind <= COL_DROPPED) ||
+                        (kind >= COL_EVENT_COUNTS && kind <= COL_EVENT_NAMES) ||
+                        (kind >= COL_LINK_COUNTS && kind <= COL_LINK_FLAGS));
+}
+
+int colr_open(col_reader *r, const uint8_t *p, size_t len) {
+  tl_rd rd;
+  tl_rd_init(&rd, p, len);
+  r->ns = 0;
+  uint64_t dict = tl_rd_varint(&rd), k = tl_rd_varint(&rd);
+  if (rd.err) return tl_err_set(r->e, TL_EFORMAT, "columnar payload: truncated directory");
+  if (dict > UINT32_MAX || !tl_zs_has_dict(r->zs, (uint32_t)dict))
+    return tl_err_set(r->e, TL_EFORMAT, "columnar payload: dictionary %llu is not known",
+                      (unsigned long long)dict);
+  r->dict = (uint32_t)dict;
+  /* An entry takes at least four bytes. */
+  if (k > tl_rd_left(&rd) / 4)
+    return tl_err_set(r->e, TL_EFORMAT,
+                      "columnar payload: directory claims %llu streams, more than fit",
+                      (unsigned long long)k);
+  if (k > r->cap) {
+    col_stream *s = realloc(r->s, (size_t)k * sizeof *s);
+    if (!s) return tl_err_set(r->e, TL_ENOMEM, "columnar: out of memory");
+    memset(s + r->cap, 0, ((size_t)k - r->cap) * sizeof *s);
+    r->s = s;
+    r->cap = (size_t)k;
+  }
+  uint64_t total_raw = 0, total_stored = 0;
+  for (uint64_t i = 0; i < k; i++) {
+    col_stream *s = &r->s[i];
+    uint64_t kind = tl_rd_varint(&rd), index = tl_rd_varint(&rd);
+    uint8_t coding = tl_rd_u8(&rd);
+    uint64_t stored = tl_rd_varint(&rd), raw = coding ? tl_rd_varint(&rd) : stored;
+    if (rd.err) return tl_err_set(r->e, TL_EFORMAT, "columnar payload: truncated directory");
+    if (!known_stream(kind, index))
+      return tl_err_set(r->e, TL_EFORMAT, "columnar payload: unknown stream %llu.%llu",
+                        (unsigned long long)kind, (unsigned long long)index);
+    if (i && (kind < s[-1].kind || (kind == s[-1].kind && index <= s[-1].index)))
+      return tl_err_set(r->e, TL_EFORMAT,
+                        "columnar payload: stream %llu.%llu out of order in the directory",
+                        (unsigned long long)kind, (unsigned long long)index);
+    if (coding > 2 || (coding == 2 && !dict))
+      return tl_err_set(r->e, TL_EFORMAT, "columnar payload: stream %llu.%llu: bad coding %u",
+                        (unsigned long long)kind, (unsigned long long)index, coding);
+    total_stored += stored;
+    total_raw += raw;
+    if (stored == 0 || stored > len || total_stored > len ||
+        (coding && raw > stored * MAX_RATIO) || total_raw > TL_BLOCK_MAX_DECODED)
+      return tl_err_set(r->e, TL_EFORMAT,
+                        "columnar payload: stream %llu.%llu: bad size (%llu bytes stored, "
+                        "%llu of content)",
+                        (unsigned long long)kind, (unsigned long long)index,
+                        (unsigned long long)stored, (unsigned long long)raw);
+    s->kind = (unsigned)kind;
+    s->index = (unsigned)index;
+    s->coding = coding;
+    s->stored = (size_t)stored;
+    s->raw = (size_t)raw;
+    s->ready = 0;
+  }
+  if (total_stored != tl_rd_left(&rd))
+    return tl_err_set(r->e, TL_EFORMAT,
+                      "columnar payload: the directory accounts for %llu bytes of streams, "
+                      "%zu follow",
+                      (unsigned long long)total_stored, tl_rd_left(&rd));
+  const uint8_t *at = rd.p;
+  for (uint64_t i = 0; i < k; i++) {
+    r->s[i].p = at;
+    at += r->s[i].stored;
+  }
+  r->ns = (size_t)k;
+  return TL_OK;
+}
+
+void colr_free(col_reader *r) {
+  for (size_t i = 0; i < r->cap; i++) tl_buf_free(&r->s[i].content);
+  free(r->s);
+  r->s = NULL;
+  r->ns = r->cap = 0;
+}

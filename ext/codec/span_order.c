@@ -1,0 +1,116 @@
+/*
+** span_order.c — the order in which the relational and columnar codecs
+** code times (codec_internal.h): parents before their children, so that a
+** child's start can be a delta from its parent's.  Exporters often write
+** children first (they end first), so block order will not do.
+**
+** Breadth first from the spans without a parent in the block, in block
+** order; then, in block order, every span not reached (one on a cycle of
+** parent references, possible with duplicate span ids) starts a tree of
+** its own.  Encoder and decoder compute it from the parent references
+** alone, which they decode first, so no order is stored.
+**
+** Also here, because both codecs group spans by trace the same way: trace
+** codes (which trace each span of the block belongs to) and the members of
+** each trace in block order.
+*/
+#include "codec_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void tl_span_order_free(tl_span_order *o) {
+  free(o->order);
+  free(o->pref);
+  free(o->same);
+  free(o->sib);
+  free(o->first);
+  free(o->kids);
+  memset(o, 0, sizeof *o);
+}
+
+static int grow(tl_span_order *o, size_t n) {
+  if (n + 1 <= o->cap) return 0;
+  size_t cap = o->cap ? o->cap : 1024;
+  while (cap < n + 1) cap *= 2;
+  uint32_t *order = realloc(o->order, cap * sizeof *order);
+  if (order) o->order = order;
+  int64_t *pref = realloc(o->pref, cap * sizeof *pref);
+  if (pref) o->pref = pref;
+  int64_t *same = realloc(o->same, cap * sizeof *same);
+  if (same) o->same = same;
+  int64_t *sib = realloc(o->sib, cap * sizeof *sib);
+  if (sib) o->sib = sib;
+  uint32_t *first = realloc(o->first, cap * sizeof *first);
+  if (first) o->first = first;
+  uint32_t *kids = realloc(o->kids, cap * sizeof *kids);
+  if (kids) o->kids = kids;
+  if (!order || !pref || !same || !sib || !first || !kids) return -1;
+  o->cap = cap;
+  return 0;
+}
+
+int tl_span_order_plan(tl_span_order *o, const int64_t *par, const uint32_t *tix, size_t n) {
+  if (grow(o, n)) return TL_ENOMEM;
+  int64_t *pref = o->pref, *same = o->same, *sib = o->sib;
+  uint32_t *order = o->order, *first = o->first, *kids = o->kids;
+  /* Children of each span, by counting sort: kids[first[j] .. first[j+1]). */
+  memset(first, 0, (n + 1) * sizeof *first);
+  for (size_t i = 0; i < n; i++)
+    if (par[i] >= 0) first[par[i] + 1]++;
+  for (size_t j = 0; j < n; j++) first[j + 1] += first[j];
+  for (size_t i = 0; i < n; i++)
+    if (par[i] >= 0) kids[first[par[i]]++] = (uint32_t)i;
+  for (size_t j = n; j > 0; j--) first[j] = first[j - 1]; /* back to starts */
+  first[0] = 0;
+  for (size_t i = 0; i < n; i++) pref[i] = -2; /* not placed */
+  size_t placed = 0, head = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t r = 0; r < n; r++) {
+      if (pref[r] != -2 || (pass == 0 && par[r] >= 0)) continue;
+      pref[r] = -1;
+      order[placed++] = (uint32_t)r;
+      while (head < placed) {
+        uint32_t j = order[head++];
+        for (uint32_t k = first[j]; k < first[j + 1]; k++)
+          if (pref[kids[k]] == -2) {
+            pref[kids[k]] = j;
+            order[placed++] = kids[k];
+          }
+      }
+    }
+  /* Previous span of the trace, previous sibling, in that order. */
+  uint32_t *last_of_trace = first, *last_child = kids;
+  for (size_t i = 0; i < n; i++) last_of_trace[i] = last_child[i] = UINT32_MAX;
+  for (size_t k = 0; k < n; k++) {
+    uint32_t i = order[k], t = tix[i];
+    same[i] = last_of_trace[t] == UINT32_MAX ? -1 : (int64_t)last_of_trace[t];
+    last_of_trace[t] = i;
+    int64_t j = pref[i];
+    sib[i] = j < 0 || last_child[j] == UINT32_MAX ? -1 : (int64_t)last_child[j];
+    if (j >= 0) last_child[j] = i;
+  }
+  o->n = n;
+  return TL_OK;
+}
+
+uint64_t tl_trace_code(uint32_t t, int64_t prev, uint32_t seen) {
+  if ((int64_t)t == prev) return 0;
+  return t == seen ? 1 : 2 + (uint64_t)(seen - 1 - t);
+}
+
+int tl_trace_decode(uint64_t code, int64_t prev, uint32_t *seen, uint32_t traces, uint32_t *t) {
+  if (code == 0 && prev >= 0) *t = (uint32_t)prev;
+  else if (code == 1 && *seen < traces) *t = (*seen)++;
+  else if (code >= 2 && code - 2 < *seen) *t = (uint32_t)(*seen - 1 - (code - 2));
+  else return TL_EFORMAT;
+  return TL_OK;
+}
+
+void tl_trace_members(const uint32_t *tix, size_t n, uint32_t traces, uint32_t *rank,
+                      uint32_t *members, uint32_t *tstart) {
+  memset(tstart, 0, ((size_t)traces + 1) * sizeof *tstart);
+  for (size_t i = 0; i < n; i++) rank[i] = tstart[tix[i] + 1]++;
+  for (uint32_t t = 0; t < traces; t++) tstart[t + 1] += tstart[t];
+  for (size_t i = 0; i < n; i++) members[tstart[tix[i]] + rank[i]] = (uint32_t)i;
+}

@@ -1,0 +1,510 @@
+/*
+** test_codec_columnar.c — format=columnar (ext/codec/codec_columnar.c and
+** its columnar_*.c files).
+**
+** What is checked: hand-built spans with every value type and edge round
+** trip exactly (field by field and as canonical NDJSON), and so do empty
+** blocks, generated spans (children written before parents, traces
+** interleaved), spans whose parents form cycles or point at themselves,
+** orphans and duplicate ids, and every span of every real trace file in
+** blocks of the store's size; a field mask decodes only its streams (a
+** corrupted stream that is not needed does not matter, one that is needed
+** is named in the error); the stream listing names every stream; every
+** truncation and corruption of a block is refused cleanly with no span
+** left in the batch, and crafted directories and streams with exact
+** messages; the encoder refuses what it cannot write; dictionaries train,
+** are recorded by id and are required.
+**
+** Lines starting with "# " are information (bytes per span per stream and
+** speeds), not assertions.
+*/
+#include "../../ext/codec/columnar.h"
+#include "codec_check.h"
+
+static const tl_codec_vt *const vt = &tl_codec_columnar;
+
+/* Encodes all spans of b, decodes them with fields, and compares: every
+** field with TL_FIELDS_ALL, else ids and times only. */
+static void round_trip_fields(tl_batch *b, uint32_t fields) {
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  tl_batch *out = tl_batch_new();
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  int rc = tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, fields, out, &e);
+  if (rc) printf("# %s\n", e.msg);
+  CHECK_INT(rc, TL_OK);
+  CHECK_INT(tl_batch_count(out), tl_batch_count(b));
+  for (size_t i = 0; i < tl_batch_count(out) && i < tl_batch_count(b); i++) {
+    const tl_span *x = tl_batch_span(b, i), *y = tl_batch_span(out, i);
+    if (memcmp(x->trace_id, y->trace_id, 16) || memcmp(x->span_id, y->span_id, 8) ||
+        memcmp(x->parent_span_id, y->parent_span_id, 8) || x->start_ns != y->start_ns ||
+        x->end_ns != y->end_ns || x->flags != y->flags)
+      UNIT_FAIL("span %zu: ids or times differ", i);
+  }
+  tl_batch_free(out);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+}
+
+/* ---- round trips ------------------------------------------------------------- */
+
+TEST(registered_by_name_and_id) {
+  CHECK(tl_codec_by_name("columnar") == vt);
+  CHECK(tl_codec_by_id(TL_CODEC_COLUMNAR) == vt);
+  CHECK_INT(vt->id, 5);
+  CHECK_INT(vt->version, 1);
+  CHECK_INT(vt->partial, 1);
+  CHECK(vt->train != NULL && vt->add_dict != NULL);
+}
+
+TEST(every_value_type_round_trips) {
+  for (int safe = 0; safe < 2; safe++) {
+    tl_batch *b = tl_batch_new();
+    build_every_kind(b, safe);
+    check_round_trip(vt, b, 1);
+    round_trip_fields(b, 0);
+    tl_batch_free(b);
+  }
+}
+
+TEST(empty_block_round_trips) {
+  tl_batch *b = tl_batch_new();
+  check_round_trip(vt, b, 1);
+  tl_batch_free(b);
+  /* A block of one span with nothing set: no stream but the ids. */
+  b = tl_batch_new();
+  tl_batch_add_span(b);
+  check_round_trip(vt, b, 1);
+  tl_batch_free(b);
+}
+
+TEST(generated_spans_round_trip) {
+  tl_batch *b = tl_batch_new();
+  build_generated(b, 300, 7);
+  printf("# %zu generated spans\n", tl_batch_count(b));
+  check_round_trip(vt, b, 1);
+  round_trip_fields(b, TL_FIELD_IDS);
+  tl_batch_reset(b);
+  build_typical(b, 5000, 11);
+  check_round_trip(vt, b, 1);
+  tl_batch_free(b);
+}
+
+/* Parents that are no tree: a span that is its own parent, two spans that
+** are each other's parent (duplicate ids make that possible), a parent in
+** another trace with the same span id, duplicate span ids, an orphan, a
+** child before its parent, times that wrap. */
+TEST(odd_parent_structures_round_trip) {
+  tl_batch *b = tl_batch_new();
+  tl_span *s[8];
+  for (int i = 0; i < 8; i++) {
+    s[i] = tl_batch_add_span(b);
+    set_id(s[i]->trace_id, 16, i < 6 ? 1 : 2);
+    set_id(s[i]->span_id, 8, 100 + (uint64_t)i);
+    s[i]->start_ns = 1000 * (uint64_t)i + 7;
+    s[i]->end_ns = s[i]->start_ns + 13;
+    s[i]->name = tl_batch_intern_cstr(b, i % 2 ? "odd" : "even");
+  }
+  memcpy(s[0]->parent_span_id, s[0]->span_id, 8);     /* itself */
+  memcpy(s[1]->parent_span_id, s[2]->span_id, 8);     /* a cycle ... */
+  memcpy(s[2]->parent_span_id, s[1]->span_id, 8);     /* ... of two */
+  memcpy(s[3]->span_id, s[4]->span_id, 8);            /* duplicate id */
+  memcpy(s[3]->parent_span_id, s[5]->span_id, 8);     /* parent written later */
+  set_id(s[4]->parent_span_id, 8, 999);               /* orphan */
+  memcpy(s[6]->parent_span_id, s[5]->span_id, 8);     /* same id, other trace */
+  s[7]->start_ns = UINT64_MAX - 3;                    /* wraps */
+  s[7]->end_ns = 2;
+  memcpy(s[7]->parent_span_id, s[6]->span_id, 8);
+  check_round_trip(vt, b, 1);
+  tl_batch_free(b);
+}
+
+/* ---- field masks --------------------------------------------------------------- */
+
+/* The directory entry of stream kind (1-based directory order). */
+static const uint8_t *find_stream(const tl_buf *blob, unsigned want, size_t *len) {
+  tl_rd r;
+  tl_rd_init(&r, blob->p, blob->n);
+  tl_rd_bytes(&r, 6);
+  tl_rd_varint(&r); /* span count */
+  tl_rd_varint(&r); /* dictionary */
+  uint64_t k = tl_rd_varint(&r), offset = 0, found = UINT64_MAX;
+  for (uint64_t i = 0; i < k; i++) {
+    uint64_t kind = tl_rd_varint(&r);
+    tl_rd_varint(&r);
+    uint8_t coding = tl_rd_u8(&r);
+    uint64_t stored = tl_rd_varint(&r);
+    if (coding) tl_rd_varint(&r);
+    if (kind == want) found = offset, *len = (size_t)stored;
+    offset += stored;
+  }
+  return found == UINT64_MAX ? NULL : r.p + found;
+}
+
+TEST(field_masks_decode_only_their_streams) {
+  tl_batch *b = tl_batch_new(), *out = tl_batch_new();
+  build_typical(b, 300, 5);
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  /* Ids and times only: names, attributes, resources stay empty. */
+  CHECK_INT(tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, 0, out, &e), TL_OK);
+  const tl_span *x = tl_batch_span(out, 7), *y = tl_batch_span(b, 7);
+  CHECK_INT(x->name.len, 0);
+  CHECK_INT(x->attrs.n, 0);
+  CHECK(x->resource == tl_batch_empty_resource(out));
+  CHECK(x->start_ns == y->start_ns && x->end_ns == y->end_ns);
+  tl_batch_reset(out);
+  CHECK_INT(tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELD_NAME, out, &e),
+            TL_OK);
+  CHECK(same_str(tl_batch_span(out, 7)->name, y->name));
+  CHECK_INT(tl_batch_span(out, 7)->attrs.n, 0);
+  tl_batch_reset(out);
+  /* Ruin the names table: a query without names does not notice. */
+  size_t len = 0;
+  uint8_t *names = (uint8_t *)find_stream(&blob, 10, &len);
+  CHECK(names != NULL && len > 4);
+  if (names) memset(names, 0xee, len);
+  CHECK_INT(tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELD_RESOURCE, out, &e),
+            TL_OK);
+  CHECK(same_str(tl_batch_span(out, 0)->resource->service, tl_batch_span(b, 0)->resource->service));
+  CHECK(tl_batch_span(out, 0)->resource->service.len > 0);
+  tl_batch_reset(out);
+  tl_err_clear(&e);
+  CHECK_INT(tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELD_NAME, out, &e),
+            TL_EFORMAT);
+  CHECK(strncmp(e.msg, "columnar payload: stream names: ", 32) == 0);
+  CHECK_INT(tl_batch_count(out), 0);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+  tl_batch_free(b);
+  tl_batch_free(out);
+}
+
+typedef struct listing {
+  char names[4096];
+  size_t stored, count;
+} listing;
+
+static void on_stream(void *ctx, const char *name, size_t stored, size_t raw) {
+  listing *l = ctx;
+  size_t used = strlen(l->names);
+  snprintf(l->names + used, sizeof l->names - used, "%s%s", used ? " " : "", name);
+  l->stored += stored;
+  l->count++;
+  CHECK(raw >= 1 && stored >= 1);
+}
+
+TEST(streams_are_listed_by_name) {
+  tl_batch *b = tl_batch_new();
+  build_typical(b, 200, 3);
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  listing l;
+  memset(&l, 0, sizeof l);
+  CHECK_INT(tl_columnar_streams(st, (const uint8_t *)blob.p, blob.n, on_stream, &l, &e), TL_OK);
+  CHECK_STR(l.names,
+            "trace_ids trace_refs span_ids parents start_ns end_ns ops op_refs names "
+            "status_codes resources scopes attributes.columns attributes.shapes "
+            "attributes.http.method attributes.http.url attributes.http.status_code "
+            "attributes.db.statement attributes.net.peer.name");
+  CHECK_INT(l.count, 19);
+  CHECK(l.stored + 9 + 4 * l.count <= blob.n);
+  tl_err_clear(&e);
+  CHECK_INT(tl_columnar_streams(st, (const uint8_t *)blob.p, 5, on_stream, &l, &e), TL_EFORMAT);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+  tl_batch_free(b);
+}
+
+/* ---- hostile blocks ------------------------------------------------------------- */
+
+TEST(every_truncation_is_refused) {
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  small_block(vt, st, 5, &blob);
+  tl_err e = {0};
+  int bad = 0;
+  for (size_t len = 0; len < blob.n; len++) {
+    uint8_t *q = malloc(len ? len : 1); /* exact size: ASan sees any over-read */
+    memcpy(q, blob.p, len);
+    decode_error(vt, st, q, len, &e);
+    if (e.rc != TL_EFORMAT && !bad++)
+      UNIT_FAIL("truncated to %zu bytes: rc %d (%.300s)", len, e.rc, e.msg);
+    free(q);
+  }
+  tl_buf_free(&blob);
+  vt->destroy(st);
+}
+
+TEST(flipped_bytes_never_crash) {
+  tl_batch *b = tl_batch_new();
+  build_every_kind(b, 0);
+  build_typical(b, 12, 9);
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  uint8_t *q = malloc(blob.n);
+  static const uint8_t masks[] = {0x01, 0x80, 0xff, 0x1f};
+  size_t failed = 0, decoded = 0;
+  for (size_t i = 0; i < blob.n; i++) {
+    for (size_t m = 0; m < sizeof masks; m++) {
+      memcpy(q, blob.p, blob.n);
+      q[i] ^= masks[m];
+      tl_batch *out = tl_batch_new();
+      tl_err_clear(&e);
+      int rc = tl_block_decode(vt, st, q, blob.n, TL_FIELDS_ALL, out, &e);
+      if (rc == TL_OK) {
+        decoded++;
+        CHECK_INT(tl_batch_count(out), tl_batch_count(b));
+      } else {
+        failed++;
+        CHECK_INT(tl_batch_count(out), 0);
+        CHECK(e.msg[0] != 0);
+      }
+      tl_batch_free(out);
+    }
+  }
+  CHECK(failed > decoded);
+  printf("# %zu-byte block, %zu flips refused, %zu decoded\n", blob.n, failed, decoded);
+  free(q);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+  tl_batch_free(b);
+}
+
+/* Decodes a hand-made payload (hex, spaces ignored) claiming n spans. */
+static const char *payload_error(const char *hex, size_t n) {
+  static tl_err e;
+  uint8_t raw[512];
+  char digits[1024];
+  size_t k = 0;
+  for (const char *h = hex; *h && k < sizeof digits; h++)
+    if (*h != ' ') digits[k++] = *h;
+  long len = tl_hex_decode(digits, k, raw, sizeof raw);
+  CHECK(len >= 0);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_buf_append(&blob, "TLB\x01\x05\x01", 6);
+  tl_buf_varint(&blob, n);
+  tl_buf_append(&blob, raw, (size_t)len);
+  void *st = new_state(vt, NULL);
+  decode_error(vt, st, (const uint8_t *)blob.p, blob.n, &e);
+  vt->destroy(st);
+  tl_buf_free(&blob);
+  return e.msg;
+}
+
+TEST(crafted_payloads_are_refused_exactly) {
+  CHECK_STR(payload_error("", 0), "columnar payload: truncated directory");
+  CHECK_STR(payload_error("00 00", 0), "(decoded)");
+  CHECK_STR(payload_error("07 00", 0), "columnar payload: dictionary 7 is not known");
+  CHECK_STR(payload_error("00 ff01", 0),
+            "columnar payload: directory claims 255 streams, more than fit");
+  CHECK_STR(payload_error("00 01 1300 00 01 aa", 0), "columnar payload: unknown stream 19.0");
+  CHECK_STR(payload_error("00 01 0101 00 01 aa", 0), "columnar payload: unknown stream 1.1");
+  CHECK_STR(payload_error("00 02 0300 00 01 0100 00 01 aaaa", 0),
+            "columnar payload: stream 1.0 out of order in the directory");
+  CHECK_STR(payload_error("00 01 0100 03 01 01 aa", 0),
+            "columnar payload: stream 1.0: bad coding 3");
+  CHECK_STR(payload_error("00 01 0100 02 01 01 aa", 0),
+            "columnar payload: stream 1.0: bad coding 2");
+  CHECK_STR(payload_error("00 01 0100 00 7f aa", 0),
+            "columnar payload: stream 1.0: bad size (127 bytes stored, 127 of content)");
+  CHECK_STR(payload_error("00 01 0100 00 05 aa", 0),
+            "columnar payload: the directory accounts for 5 bytes of streams, 1 follow");
+  CHECK_STR(payload_error("00 01 0100 01 01 ffff7f aa", 0),
+            "columnar payload: stream 1.0: bad size (1 bytes stored, 2097151 of content)");
+  CHECK_STR(payload_error("00 01 0100 00 01 aa bb", 0),
+            "columnar payload: the directory accounts for 1 bytes of streams, 2 follow");
+  /* One span: 16 bytes of trace id, its code, 8 bytes of span id, the
+  ** start and end, one operation (all six fields 0). */
+  const char *dir = "00 06 0100 00 10 0200 00 03 0300 00 08 0600 00 04 0700 00 04 0800 00 13 "
+                    "000102030405060708090a0b0c0d0e0f 000101 1011121314151617 ";
+  const char *op = " 01 000100 000100 000100 000100 000100 000100";
+  char hex[512];
+  snprintf(hex, sizeof hex, "%s 00000100 00000100 %s", dir, op);
+  CHECK_STR(payload_error(hex, 1), "(decoded)");
+  snprintf(hex, sizeof hex, "%s 05000100 00000100 %s", dir, op);
+  CHECK_STR(payload_error(hex, 1), "columnar payload: stream start_ns: unknown mode 5");
+  snprintf(hex, sizeof hex, "%s 00000100 00000100 %s", dir, op);
+  CHECK_STR(payload_error(hex, 2), "columnar payload: stream trace_refs: integer column holds "
+                                   "fewer than 2 values");
+  snprintf(hex, sizeof hex, "%s 00000100 00000100 02 000100 000100 000100 000100 000100 000100", dir);
+  CHECK_STR(payload_error(hex, 1), "columnar payload: stream ops: bad operation count");
+  snprintf(hex, sizeof hex, "%s 00000100 00000100 01 000100 000106 000100 000100 000100 000100", dir);
+  CHECK_STR(payload_error(hex, 1), "columnar payload: stream ops: span 0: kind 6 is past 5");
+  snprintf(hex, sizeof hex, "%s 00000100 00000100 01 000101 000100 000100 000100 000100 000100", dir);
+  CHECK_STR(payload_error(hex, 1), "columnar payload: stream ops: span 0: name 1 is past 0");
+  CHECK_STR(payload_error("00 04 0100 00 10 0200 00 03 0300 00 08 0600 00 04 "
+                          "000102030405060708090a0b0c0d0e0f 000102 1011121314151617 00000100",
+                          1),
+            "columnar payload: stream trace_refs: span 0: bad trace code 2");
+  CHECK_STR(payload_error("00 03 0100 00 10 0200 00 03 0300 00 08 "
+                          "000102030405060708090a0b0c0d0e0f 000101 1011121314151617",
+                          1),
+            "columnar payload: stream ops: missing");
+  CHECK_STR(payload_error("00 05 0100 00 10 0200 00 03 0300 00 08 0400 00 03 0600 00 04 "
+                          "000102030405060708090a0b0c0d0e0f 000101 1011121314151617 000104 "
+                          "00000100",
+                          1),
+            "columnar payload: stream parents: span 0: parent reference 1 is not a span of "
+            "its trace");
+  CHECK_STR(payload_error("00 05 0100 00 10 0200 00 03 0300 00 08 0400 00 03 0600 00 04 "
+                          "000102030405060708090a0b0c0d0e0f 000101 1011121314151617 000101 "
+                          "00000100",
+                          1),
+            "columnar payload: stream parent_ids: fewer ids than the parents need");
+}
+
+TEST(encoder_refuses_what_it_cannot_write) {
+  tl_batch *b = tl_batch_new();
+  tl_span *s = tl_batch_add_span(b);
+  tl_value v = v_int(1);
+  for (int i = 0; i < TL_MAX_DEPTH + 1; i++) v = v_array(b, &v, 1);
+  static const char *const k[] = {"deep"};
+  s->attrs = attrs_of(b, 0, k, &v, 1);
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_buf_append(&blob, "keep", 4);
+  tl_err e = {0};
+  CHECK_INT(tl_block_encode(vt, st, &s, 1, &blob, &e), TL_ERANGE);
+  CHECK_STR(e.msg, "columnar: attribute values nested deeper than 32");
+  CHECK_INT(blob.n, 4);
+  s->attrs.items[0].value = v.u.arr.items[0];
+  check_round_trip(vt, b, 1);
+  s->kind = 6;
+  tl_err_clear(&e);
+  CHECK_INT(tl_block_encode(vt, st, &s, 1, &blob, &e), TL_EMISUSE);
+  CHECK_STR(e.msg, "columnar: kind 6 is past 5");
+  s->kind = 0;
+  s->attrs.items[0].value.type = 9;
+  tl_err_clear(&e);
+  CHECK_INT(tl_block_encode(vt, st, &s, 1, &blob, &e), TL_EMISUSE);
+  CHECK_STR(e.msg, "columnar: attribute value of unknown type 9");
+  CHECK_INT(blob.n, 4);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+  tl_batch_free(b);
+}
+
+TEST(options_are_checked) {
+  tl_err e = {0};
+  void *st = NULL;
+  tl_codec_opts bad_level = {23, 0}, big_dict = {3, 5 * 1024 * 1024};
+  CHECK_INT(vt->create(&bad_level, &st, &e), TL_ERANGE);
+  CHECK_STR(e.msg, "columnar: zstd_level 23 is not between 1 and 22");
+  tl_err_clear(&e);
+  CHECK_INT(vt->create(&big_dict, &st, &e), TL_ERANGE);
+  CHECK_STR(e.msg, "columnar: dict_size 5242880 is not between 0 and 4194304");
+  CHECK(st == NULL);
+  /* Every level reads every other's blocks. */
+  tl_codec_opts l19 = {19, 0};
+  void *a = new_state(vt, NULL), *z = new_state(vt, &l19);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  small_block(vt, z, 50, &blob);
+  tl_batch *out = tl_batch_new();
+  CHECK_INT(decode_blob(vt, a, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 50);
+  tl_batch_free(out);
+  tl_buf_free(&blob);
+  vt->destroy(a);
+  vt->destroy(z);
+}
+
+/* ---- dictionaries ---------------------------------------------------------------- */
+
+TEST(dictionaries_train_and_are_required) {
+  tl_batch *b = tl_batch_new(), *out = tl_batch_new();
+  build_generated(b, 200, 3);
+  tl_span **v = spans_of(b);
+  size_t n = tl_batch_count(b);
+  void *st = new_state(vt, NULL);
+  tl_buf dict, blob, plain;
+  tl_buf_init(&dict);
+  tl_buf_init(&blob);
+  tl_buf_init(&plain);
+  tl_err e = {0};
+  CHECK_INT(tl_block_encode(vt, st, v, 512, &plain, &e), TL_OK);
+  CHECK_INT(vt->train(st, v, n, &dict, &e), TL_OK);
+  printf("# %zu spans train a %zu-byte dictionary\n", n, dict.n);
+  CHECK(dict.n > 1024 && dict.n <= TL_CODEC_DEFAULT_DICT_SIZE);
+  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  CHECK_INT(tl_block_encode(vt, st, v, 512, &blob, &e), TL_OK);
+  printf("# 512 spans: %zu bytes without the dictionary, %zu with\n", plain.n, blob.n);
+  CHECK(blob.n < plain.n);
+  CHECK_INT((uint8_t)blob.p[8], 1); /* dictionary id after the 8-byte envelope */
+  CHECK_INT(decode_blob(vt, st, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 512);
+  for (size_t i = 0; i < 512; i++)
+    if (!same_ndjson(v[i], tl_batch_span(out, i))) {
+      UNIT_FAIL("span %zu differs", i);
+      break;
+    }
+  void *other = new_state(vt, NULL);
+  CHECK_STR(decode_error(vt, other, (const uint8_t *)blob.p, blob.n, &e),
+            "columnar payload: dictionary 1 is not known");
+  tl_batch_reset(out);
+  CHECK_INT(decode_blob(vt, other, &plain, plain.n, out, &e), TL_OK);
+  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  tl_err_clear(&e);
+  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n - 1, &e), TL_EMISUSE);
+  CHECK_STR(e.msg, "columnar: dictionary 1 is already known with other bytes");
+  tl_err_clear(&e);
+  CHECK_INT(vt->add_dict(st, 0, (const uint8_t *)dict.p, dict.n, &e), TL_EMISUSE);
+  CHECK_STR(e.msg, "columnar: dictionary 0: id 0 means no dictionary");
+  /* Too little to train on, or no dictionary asked for: none. */
+  tl_buf_reset(&dict);
+  CHECK_INT(vt->train(st, v, 15, &dict, &e), TL_OK);
+  CHECK_INT(dict.n, 0);
+  tl_codec_opts none = {0, 0};
+  void *nd = new_state(vt, &none);
+  CHECK_INT(vt->train(nd, v, n, &dict, &e), TL_OK);
+  CHECK_INT(dict.n, 0);
+  vt->destroy(nd);
+  vt->destroy(other);
+  vt->destroy(st);
+  free(v);
+  tl_buf_free(&dict);
+  tl_buf_free(&blob);
+  tl_buf_free(&plain);
+  tl_batch_free(b);
+  tl_batch_free(out);
+}
+
+/* ---- real files and sizes ------------------------------------------------------ */
+
+TEST(real_files_round_trip) { cc_real_files(vt); }
+
+TEST(generated_sizes_and_speeds) { cc_generated_sizes(vt); }
+
+int main(void) {
+  RUN(registered_by_name_and_id);
+  RUN(every_value_type_round_trips);
+  RUN(empty_block_round_trips);
+  RUN(generated_spans_round_trip);
+  RUN(odd_parent_structures_round_trip);
+  RUN(field_masks_decode_only_their_streams);
+  RUN(streams_are_listed_by_name);
+  RUN(every_truncation_is_refused);
+  RUN(flipped_bytes_never_crash);
+  RUN(crafted_payloads_are_refused_exactly);
+  RUN(encoder_refuses_what_it_cannot_write);
+  RUN(options_are_checked);
+  RUN(dictionaries_train_and_are_required);
+  RUN(real_files_round_trip);
+  RUN(generated_sizes_and_speeds);
+  return UNIT_DONE();
+}
