@@ -31,7 +31,8 @@
 **   name, u8 kind * 3 + status code, resource code, scope code, flags,
 **   trace_state, status message
 **   attributes (valenc.c), dropped attributes
-**   event count, then each: zigzag time - start, name, attributes
+**   event count, then each: time - start (as the times above), name,
+**   attributes
 **   dropped events
 **   link count, then each: trace id (16), span id (8), trace_state, flags,
 **   attributes
@@ -58,6 +59,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The level when the table does not set one (tl_codec_opts.zstd_level 0):
+** a block is one frame of a few hundred kilobytes, where lazy matching
+** (level 6) is 5% smaller than level 3 and no slower to encode on one core
+** (docs/format.md, section relational). */
+#define REL_DEFAULT_ZSTD_LEVEL 6
 #define SAMPLE_SPANS 256
 #define SAMPLE_RATIO 100
 #define MIN_SAMPLE_RATIO 4
@@ -111,7 +117,7 @@ static void rel_destroy(void *state) {
 
 static int rel_create(const tl_codec_opts *opts, void **state, tl_err *e) {
   *state = NULL;
-  int level = opts && opts->zstd_level ? opts->zstd_level : TL_CODEC_DEFAULT_ZSTD_LEVEL;
+  int level = opts && opts->zstd_level ? opts->zstd_level : REL_DEFAULT_ZSTD_LEVEL;
   int dict_size = opts ? opts->dict_size : TL_CODEC_DEFAULT_DICT_SIZE;
   if (dict_size < 0 || dict_size > MAX_DICT_SIZE)
     return tl_err_set(e, TL_ERANGE, "relational: dict_size %d is not between 0 and %d",
@@ -201,7 +207,7 @@ static int put_row(rstate *r, const tl_span *s, size_t i, tl_buf *out) {
   tl_buf_varint(out, s->n_events);
   for (uint32_t k = 0; k < s->n_events && !rc; k++) {
     const tl_event *ev = &s->events[k];
-    tl_buf_varint(out, tl_zigzag((int64_t)(ev->time_ns - s->start_ns)));
+    put_time(out, ev->time_ns - s->start_ns, r->decimal);
     rc = text(r, out, ev->name);
     if (!rc) rc = tl_attrs_write(out, &r->strs, &ev->attrs, "relational", r->e);
   }
@@ -259,6 +265,8 @@ static int plan_block(rstate *r, tl_span *const *spans, size_t n) {
       plain += varint_len(tl_zigzag((int64_t)t[j]));
       decimal += varint_len(code);
     }
+    for (uint32_t ev = 0; ev < spans[i]->n_events; ev++)
+      fits &= decimal_code(spans[i]->events[ev].time_ns - spans[i]->start_ns) != UINT64_MAX;
   }
   r->decimal = fits && decimal < plain;
   return TL_OK;
@@ -425,7 +433,7 @@ static int get_row(rstate *r, tl_rd *rd, tl_span *s, size_t i, uint32_t rank, ui
   s->n_events = count;
   for (uint32_t k = 0; k < count; k++) {
     tl_event *ev = &s->events[k];
-    ev->time_ns = (uint64_t)tl_unzigzag(tl_rd_varint(rd)); /* a delta until times are known */
+    ev->time_ns = get_time(rd, r->decimal); /* a delta until times are known */
     if ((rc = get_text(r, rd, b, &ev->name)) ||
         (rc = tl_attrs_read(rd, b, &r->kb, &r->tab, &ev->attrs, "relational payload: rows",
                             r->e)))

@@ -226,6 +226,9 @@ TEST(crafted_payloads_are_refused_exactly) {
   /* One trace, one span: trace code 1, then its row. */
   const char *head = "01 00 00 00 00 00 01 000102030405060708090a0b0c0d0e0f 01 1011121314151617";
   char hex[512];
+  /* A row: parent, start, duration, name, kind*3+status, resource, scope,
+  ** flags, trace_state, status message, attributes (count, dropped), event
+  ** count, dropped events, link count, dropped links. */
   snprintf(hex, sizeof hex, "%s 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", head);
   CHECK_STR(content_error(hex, 1), "(decoded)");
   snprintf(hex, sizeof hex, "%s 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", head);
