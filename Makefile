@@ -34,10 +34,12 @@ SO       := $(BUILD)/tracelite.so
 TRACEGEN := $(BUILD)/tracegen
 
 .PHONY: all deps test asan fuzz bench demo install clean check-unit
-all: deps $(SO) tracelite.so $(TRACEGEN)
+# The default build's extension is also copied to the top level so
+# `.load ./tracelite` works from the repository root, as README.md shows;
+# sanitizer builds (BUILD=build-asan) are not.
+TOP_SO := $(if $(filter build,$(BUILD)),tracelite.so)
+all: deps $(SO) $(TOP_SO) $(TRACEGEN)
 
-# The extension is also copied to the top level so `.load ./tracelite` works
-# from the repository root, as README.md shows.
 tracelite.so: $(SO)
 	cp $< $@
 
