@@ -17,7 +17,7 @@ section() { printf '\n=== %s\n\n' "$1"; }
 section "tracelite $(SQL 'SELECT tracelite_version()') — database $DB"
 
 section "Generate $N traces of the built-in online shop (trace_generate($N, 42)) and store them in every format"
-FORMATS="ndjson cbor cbor_zstd"
+FORMATS="ndjson cbor cbor_zstd relational columnar"
 for f in $FORMATS; do
   SQL "CREATE VIRTUAL TABLE gen_$f USING tracelite(format=$f)"
   start=$(date +%s.%N)
@@ -37,7 +37,7 @@ SQL "SELECT trace_export('gen_ndjson', '$OUT/gen.ndjson')" >/dev/null
 zstd -q -19 -T0 "$OUT/gen.ndjson" -o "$OUT/gen.ndjson.zst"
 ZSTD_BYTES=$(stat -c %s "$OUT/gen.ndjson.zst")
 NDJSON_BYTES=$(stat -c %s "$OUT/gen.ndjson")
-SPANS=$(SQL "SELECT count(*) FROM gen_cbor_zstd")
+SPANS=$(SQL "SELECT count(*) FROM gen_columnar")
 for f in $FORMATS; do
   sqlite3 "$OUT/only_$f.db" -cmd ".load $BUILD/tracelite" \
     "CREATE VIRTUAL TABLE spans USING tracelite(format=$f); INSERT INTO spans SELECT * FROM trace_generate($N, 42)"
@@ -61,32 +61,32 @@ section "Example queries"
 run() { echo "sqlite> $1"; SQL -box "$1"; echo; }
 run "SELECT service, count(*) AS spans, sum(status_code = 'ERROR') AS errors,
        round(100.0 * sum(status_code = 'ERROR') / count(*), 2) AS error_pct
-  FROM gen_cbor_zstd GROUP BY service ORDER BY errors DESC LIMIT 8"
+  FROM gen_columnar GROUP BY service ORDER BY errors DESC LIMIT 8"
 run "SELECT trace_id, service, name, duration_ns / 1000000 AS ms
-  FROM gen_cbor_zstd WHERE parent_span_id IS NULL ORDER BY duration_ns DESC LIMIT 5"
-TID=$(SQL "SELECT trace_id FROM gen_cbor_zstd WHERE parent_span_id IS NULL ORDER BY duration_ns DESC LIMIT 1")
-run "SELECT service, name, kind, (start_ns - (SELECT min(start_ns) FROM gen_cbor_zstd WHERE trace_id = '$TID')) / 1000000 AS start_ms,
+  FROM gen_columnar WHERE parent_span_id IS NULL ORDER BY duration_ns DESC LIMIT 5"
+TID=$(SQL "SELECT trace_id FROM gen_columnar WHERE parent_span_id IS NULL ORDER BY duration_ns DESC LIMIT 1")
+run "SELECT service, name, kind, (start_ns - (SELECT min(start_ns) FROM gen_columnar WHERE trace_id = '$TID')) / 1000000 AS start_ms,
        duration_ns / 1000000 AS ms, status_code
-  FROM gen_cbor_zstd WHERE trace_id = '$TID' ORDER BY start_ns LIMIT 12"
+  FROM gen_columnar WHERE trace_id = '$TID' ORDER BY start_ns LIMIT 12"
 run "SELECT service, count(*) AS calls, round(latency_percentile(duration_ns, 0.5) / 1e6, 2) AS p50_ms,
        round(latency_percentile(duration_ns, 0.99) / 1e6, 2) AS p99_ms
   FROM real_cbor_zstd WHERE service LIKE 'ts-%' AND parent_span_id IS NOT NULL
  GROUP BY service ORDER BY p99_ms DESC LIMIT 6"
 run "SELECT service, name, count(*) AS sections, round(sum(end_ns - start_ns) / 1e6, 2) AS ms_on_critical_path
-  FROM trace_critical_path('gen_cbor_zstd', '$TID') GROUP BY service, name ORDER BY 4 DESC LIMIT 8"
-echo "sqlite> SELECT trace_waterfall('gen_cbor_zstd', '$TID', 100)"
-SQL "SELECT trace_waterfall('gen_cbor_zstd', '$TID', 100)" | head -30
+  FROM trace_critical_path('gen_columnar', '$TID') GROUP BY service, name ORDER BY 4 DESC LIMIT 8"
+echo "sqlite> SELECT trace_waterfall('gen_columnar', '$TID', 100)"
+SQL "SELECT trace_waterfall('gen_columnar', '$TID', 100)" | head -30
 echo
 run "SELECT caller, callee, calls, errors, round(p50_ns / 1e6, 2) AS p50_ms, round(p99_ns / 1e6, 2) AS p99_ms
-  FROM trace_topology('gen_cbor_zstd') ORDER BY calls DESC LIMIT 10"
+  FROM trace_topology('gen_columnar') ORDER BY calls DESC LIMIT 10"
 run "SELECT service, sketch_count(s) AS spans, round(sketch_quantile(s, 0.99) / 1e6, 2) AS p99_ms_sketch, length(s) AS sketch_bytes
-  FROM (SELECT service, latency_sketch(duration_ns) AS s FROM gen_cbor_zstd GROUP BY service) ORDER BY spans DESC LIMIT 5"
+  FROM (SELECT service, latency_sketch(duration_ns) AS s FROM gen_columnar GROUP BY service) ORDER BY spans DESC LIMIT 5"
 run "SELECT attributes ->> '$.\"exception.type\"' AS exception, count(*)
   FROM (SELECT json_each.value ->> '$.attributes' AS attributes
-          FROM gen_cbor_zstd, json_each(gen_cbor_zstd.events) WHERE events IS NOT NULL)
+          FROM gen_columnar, json_each(gen_columnar.events) WHERE events IS NOT NULL)
  WHERE exception IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
-run "SELECT count(*) AS spans, count(DISTINCT trace_id) AS traces FROM gen_cbor_zstd
-  WHERE start_ns BETWEEN (SELECT min(start_ns) FROM gen_cbor_zstd) AND (SELECT min(start_ns) + 1000000000 FROM gen_cbor_zstd)"
+run "SELECT count(*) AS spans, count(DISTINCT trace_id) AS traces FROM gen_columnar
+  WHERE start_ns BETWEEN (SELECT min(start_ns) FROM gen_columnar) AND (SELECT min(start_ns) + 1000000000 FROM gen_columnar)"
 
 section "Round trip: the export of every format equals the export of the generator"
 for f in $FORMATS; do
