@@ -45,13 +45,8 @@
 #include <string.h>
 
 /* Training: samples are the streams of small blocks of SAMPLE_SPANS spans,
-** until SAMPLE_RATIO times the dictionary size; no dictionary under
-** MIN_DICT_SIZE bytes or MIN_SAMPLES samples. */
+** within the limits of tl_zs_train (codec_internal.h). */
 #define SAMPLE_SPANS 256
-#define SAMPLE_RATIO 100
-#define MIN_SAMPLE_RATIO 4
-#define MIN_DICT_SIZE 1024
-#define MIN_SAMPLES 16
 #define MAX_DICT_SIZE (4 * 1024 * 1024)
 
 /* Start and end modes (the first byte of those streams). */
@@ -957,9 +952,9 @@ static int col_decode(void *state, const uint8_t *p, size_t len, size_t n, uint3
 ** their values), and a block's streams hold those in their real form. */
 static int col_train(void *state, tl_span *const *spans, size_t n, tl_buf *dict, tl_err *e) {
   cstate *c = state;
-  if (!c->dict_size || n < MIN_SAMPLES) return TL_OK;
-  size_t k = n / MIN_SAMPLES < SAMPLE_SPANS ? n / MIN_SAMPLES : SAMPLE_SPANS;
-  size_t groups = n / k, budget = (size_t)c->dict_size * SAMPLE_RATIO;
+  if (!c->dict_size || n < TL_ZS_MIN_SAMPLES) return TL_OK;
+  size_t k = n / TL_ZS_MIN_SAMPLES < SAMPLE_SPANS ? n / TL_ZS_MIN_SAMPLES : SAMPLE_SPANS;
+  size_t groups = n / k, budget = (size_t)c->dict_size * TL_ZS_SAMPLE_RATIO;
   tl_buf samples;
   tl_buf_init(&samples);
   col_writer *w = &c->w;
@@ -976,10 +971,7 @@ static int col_train(void *state, tl_span *const *spans, size_t n, tl_buf *dict,
   }
   w->samples = NULL;
   if (!rc && samples.oom) rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
-  size_t cap = samples.n / MIN_SAMPLE_RATIO;
-  if (cap > (size_t)c->dict_size) cap = (size_t)c->dict_size;
-  if (!rc && w->n_samples >= MIN_SAMPLES && cap >= MIN_DICT_SIZE)
-    rc = tl_zs_train(&samples, w->sizes, w->n_samples, cap, dict, e);
+  if (!rc) rc = tl_zs_train(&samples, w->sizes, w->n_samples, (size_t)c->dict_size, dict, e);
   tl_buf_free(&samples);
   return rc;
 }

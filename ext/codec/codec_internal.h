@@ -135,10 +135,19 @@ int tl_zs_compress(tl_zs *z, const void *src, size_t n, uint32_t dict, tl_buf *o
 ** dst (size bytes).  TL_EFORMAT naming `what` otherwise. */
 int tl_zs_decompress(tl_zs *z, const uint8_t *src, size_t n, uint32_t dict, uint8_t *dst,
                      size_t size, const char *what, tl_err *e);
-/* Trains a dictionary of at most cap bytes from count samples laid end to
-** end in samples (sizes[i] bytes each) and appends it to dict; nothing
-** when zstd finds nothing worth keeping. */
-int tl_zs_train(const tl_buf *samples, const size_t *sizes, unsigned count, size_t cap,
+/* Dictionary training, shared by the codecs that use tl_zs: samples are
+** gathered up to TL_ZS_SAMPLE_RATIO times the dictionary size; a dictionary
+** is trained only from at least TL_ZS_MIN_SAMPLES samples, is at most
+** 1/TL_ZS_MIN_SAMPLE_RATIO of their bytes, and at least TL_ZS_MIN_DICT. */
+#define TL_ZS_SAMPLE_RATIO 100
+#define TL_ZS_MIN_SAMPLE_RATIO 4
+#define TL_ZS_MIN_DICT 1024
+#define TL_ZS_MIN_SAMPLES 16
+/* Trains a dictionary of at most dict_size bytes (and the limits above)
+** from count samples laid end to end in samples (sizes[i] bytes each) and
+** appends it to dict; nothing when there is too little data or zstd finds
+** nothing worth keeping. */
+int tl_zs_train(const tl_buf *samples, const size_t *sizes, unsigned count, size_t dict_size,
                 tl_buf *dict, tl_err *e);
 
 /* ---- valenc.c --------------------------------------------------------------- */

@@ -65,10 +65,6 @@
 ** (docs/format.md, section relational). */
 #define REL_DEFAULT_ZSTD_LEVEL 6
 #define SAMPLE_SPANS 256
-#define SAMPLE_RATIO 100
-#define MIN_SAMPLE_RATIO 4
-#define MIN_DICT_SIZE 1024
-#define MIN_SAMPLES 16
 #define MAX_DICT_SIZE (4 * 1024 * 1024)
 /* No valid zstd frame holds more than this many bytes per stored byte. */
 #define MAX_RATIO (128 * 1024 / 4)
@@ -584,9 +580,9 @@ static int rel_decode(void *state, const uint8_t *p, size_t len, size_t n, uint3
 static int rel_train(void *state, tl_span *const *spans, size_t n, tl_buf *dict, tl_err *e) {
   rstate *r = state;
   r->e = e;
-  if (!r->dict_size || n < MIN_SAMPLES) return TL_OK;
-  size_t k = n / MIN_SAMPLES < SAMPLE_SPANS ? n / MIN_SAMPLES : SAMPLE_SPANS;
-  size_t groups = n / k, budget = (size_t)r->dict_size * SAMPLE_RATIO;
+  if (!r->dict_size || n < TL_ZS_MIN_SAMPLES) return TL_OK;
+  size_t k = n / TL_ZS_MIN_SAMPLES < SAMPLE_SPANS ? n / TL_ZS_MIN_SAMPLES : SAMPLE_SPANS;
+  size_t groups = n / k, budget = (size_t)r->dict_size * TL_ZS_SAMPLE_RATIO;
   size_t *sizes = malloc(groups * sizeof *sizes);
   if (!sizes) return oom(r);
   tl_buf samples;
@@ -603,10 +599,7 @@ static int rel_train(void *state, tl_span *const *spans, size_t n, tl_buf *dict,
     if (!stride) stride = samples.n * groups / budget + 1;
   }
   if (!rc && samples.oom) rc = oom(r);
-  size_t cap = samples.n / MIN_SAMPLE_RATIO;
-  if (cap > (size_t)r->dict_size) cap = (size_t)r->dict_size;
-  if (!rc && count >= MIN_SAMPLES && cap >= MIN_DICT_SIZE)
-    rc = tl_zs_train(&samples, sizes, count, cap, dict, e);
+  if (!rc) rc = tl_zs_train(&samples, sizes, count, (size_t)r->dict_size, dict, e);
   free(sizes);
   tl_buf_free(&samples);
   return rc;

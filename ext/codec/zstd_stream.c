@@ -151,8 +151,11 @@ int tl_zs_decompress(tl_zs *z, const uint8_t *src, size_t n, uint32_t dict, uint
   return TL_OK;
 }
 
-int tl_zs_train(const tl_buf *samples, const size_t *sizes, unsigned count, size_t cap,
+int tl_zs_train(const tl_buf *samples, const size_t *sizes, unsigned count, size_t dict_size,
                 tl_buf *dict, tl_err *e) {
+  size_t cap = samples->n / TL_ZS_MIN_SAMPLE_RATIO;
+  if (cap > dict_size) cap = dict_size;
+  if (count < TL_ZS_MIN_SAMPLES || cap < TL_ZS_MIN_DICT) return TL_OK;
   if (tl_buf_reserve(dict, cap)) return tl_err_set(e, TL_ENOMEM, "dictionary: out of memory");
   /* A failed training means the samples hold nothing a dictionary would
   ** help with (zdict.h): the answer is then no dictionary. */
