@@ -23,6 +23,7 @@ SQLITE_EXTENSION_INIT1
 #include <cbor.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -33,6 +34,25 @@ SQLITE_EXTENSION_INIT1
 #ifndef TRACELITE_BUILD_FLAGS
 #define TRACELITE_BUILD_FLAGS "unknown"
 #endif
+
+tl_conn *tl_conn_new(void) {
+  tl_conn *conn = sqlite3_malloc(sizeof *conn);
+  if (conn) {
+    memset(conn, 0, sizeof *conn);
+    conn->refs = 1;
+  }
+  return conn;
+}
+
+tl_conn *tl_conn_ref(tl_conn *conn) {
+  conn->refs++;
+  return conn;
+}
+
+void tl_conn_unref(void *p) {
+  tl_conn *conn = p;
+  if (conn && --conn->refs == 0) sqlite3_free(conn);
+}
 
 static void version_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
@@ -84,10 +104,12 @@ int sqlite3_tracelite_init(sqlite3 *db, char **pzErrMsg,
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function(db, "tracelite_debug", 0,
                                  SQLITE_UTF8 | SQLITE_INNOCUOUS, 0, debug_func, 0, 0);
-  if (rc == SQLITE_OK) rc = tl_register_trace_file(db);
+  tl_conn *conn = rc == SQLITE_OK ? tl_conn_new() : NULL;
+  if (rc == SQLITE_OK && !conn) rc = SQLITE_NOMEM;
+  if (rc == SQLITE_OK) rc = tl_register_trace_file(db, conn);
   if (rc == SQLITE_OK) rc = tl_register_export(db);
-  if (rc == SQLITE_OK) rc = tl_register_generate(db);
-  if (rc == SQLITE_OK) rc = tl_register_tracelite(db);
+  if (rc == SQLITE_OK) rc = tl_register_generate(db, conn);
+  if (rc == SQLITE_OK) rc = tl_register_tracelite(db, conn);
   if (rc == SQLITE_OK) rc = tl_register_stats(db);
   if (rc == SQLITE_OK) rc = tl_register_percentile(db);
   if (rc == SQLITE_OK) rc = tl_register_sketch(db);
@@ -95,6 +117,7 @@ int sqlite3_tracelite_init(sqlite3 *db, char **pzErrMsg,
   if (rc == SQLITE_OK) rc = tl_register_topology(db);
   if (rc == SQLITE_OK) rc = tl_register_waterfall(db);
   if (rc == SQLITE_OK) rc = tl_register_columns(db);
+  tl_conn_unref(conn); /* the registrations hold their own references */
   if (rc != SQLITE_OK && pzErrMsg)
     *pzErrMsg = sqlite3_mprintf("tracelite: cannot register: %s", sqlite3_errmsg(db));
   return rc;

@@ -270,14 +270,22 @@ t0 = time.perf_counter()
 db.execute("INSERT INTO spans SELECT * FROM trace_generate(?, 42)", (traces,))
 db.commit()
 ingest = time.perf_counter() - t0
+copied = db.execute("SELECT tracelite_rows_copied()").fetchone()[0]
 # VmHWM, not ru_maxrss: on Linux ru_maxrss survives fork and exec, so a
 # child would report the benchmark parent's peak as its own.
 rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 n = db.execute("SELECT count(*) FROM spans").fetchone()[0]
-res = dict(spans=n, ingest=ingest, rss_kb=rss)
+res = dict(spans=n, ingest=ingest, rss_kb=rss, copied=copied)
 def timed(sql, args=()):
     t = time.perf_counter(); r = db.execute(sql, args).fetchall(); return time.perf_counter() - t, r
+# What producing the rows costs without storing them: every column of every
+# row is read (IS 'x' is false for each, so OR evaluates all 19).
+cols = ("trace_id span_id parent_span_id service name kind start_ns end_ns duration_ns status_code "
+        "status_message attributes resource events links scope trace_state flags dropped").split()
+res["rows"], _ = timed("SELECT count(*) FROM trace_generate(?, 42) WHERE " +
+                       " OR ".join(c + " IS 'x'" for c in cols), (traces,))
 res["one_col"], _ = timed("SELECT sum(duration_ns) FROM spans")
+res["all_cols"], _ = timed("SELECT count(*) FROM spans WHERE " + " OR ".join(c + " IS 'x'" for c in cols))
 res["pct"], _ = timed("SELECT service, latency_percentile(duration_ns, 0.5), "
                       "latency_percentile(duration_ns, 0.99) FROM spans GROUP BY service")
 res["topology"], _ = timed("SELECT * FROM trace_topology('spans')")
@@ -301,27 +309,47 @@ print(json.dumps(res))
 
 def section_scale():
     traces = 20000 if SMALL else 450000
-    path = os.path.join(WORK, "scale.db")
-    if os.path.exists(path):
-        os.remove(path)
     script = os.path.join(WORK, "scale.py")
     with open(script, "w") as f:
         f.write(SCALE_SCRIPT)
-    res = json.loads(run(["/usr/bin/python3", script, os.path.join(ROOT, "tests", "py"), path,
-                          str(traces), "cbor_zstd"]).stdout)
-    n = res["spans"]
-    return ("## At scale: cbor_zstd, `trace_generate(%d, 42)`\n\n" % traces +
-            "In a separate process, so its peak RSS is the ingest's. Before `optimize`.\n\n"
-            "| measure | value |\n|---|---|\n"
-            f"| spans | {n:,} |\n"
-            f"| ingest | {res['ingest']:.1f} s, {n / res['ingest']:,.0f} spans/s |\n"
-            f"| peak RSS of the process | {res['rss_kb'] / 1024:,.0f} MB |\n"
-            f"| database bytes (not vacuumed) | {res['bytes']:,} ({res['bytes'] / n:.1f} B/span) |\n"
-            f"| `SELECT sum(duration_ns)` | {res['one_col']:.2f} s, {n / res['one_col']:,.0f} spans/s |\n"
-            f"| per-service p50 and p99 (`latency_percentile`) | {res['pct']:.2f} s |\n"
-            f"| `trace_topology` (jaeger mode) | {res['topology']:.2f} s |\n"
-            f"| trace by id, 300 random traces | median {res['id_med'] * 1e3:.2f} ms, p99 {res['id_p99'] * 1e3:.2f} ms |\n"
-            f"| critical path of 10,000 traces (roots in scan order, {res['cp_n']:,} sections) | {res['cp10k']:.2f} s |\n")
+    formats = ["cbor_zstd", "columnar"]
+    res = {}
+    for fmt in formats:
+        path = os.path.join(WORK, f"scale-{fmt}.db")
+        if os.path.exists(path):
+            os.remove(path)
+        res[fmt] = json.loads(run(["/usr/bin/python3", script, os.path.join(ROOT, "tests", "py"),
+                                   path, str(traces), fmt]).stdout)
+    n = res[formats[0]]["spans"]
+
+    def row(label, fn):
+        return f"| {label} | " + " | ".join(fn(res[f]) for f in formats) + " |\n"
+
+    return ("## At scale: `trace_generate(%d, 42)`\n\n" % traces +
+            "Each format in a separate process, so its peak RSS is the ingest's. Before "
+            "`optimize`. *Rows alone* is what producing the same rows costs without storing them "
+            "(`SELECT count(*) FROM trace_generate(...) WHERE <every column> IS 'x'`): the "
+            "generator and the SQL values of 19 columns; *the store alone* is ingest minus that, "
+            "the cost of turning rows into spans, blocks and shadow-table rows. *Copied* counts "
+            "the rows taken from the source's offer instead of parsed (docs/storage.md).\n\n"
+            "| measure | " + " | ".join(formats) + " |\n|---|" + "---|" * len(formats) + "\n" +
+            row("spans", lambda r: f"{r['spans']:,}") +
+            row("ingest", lambda r: f"{r['ingest']:.1f} s, {n / r['ingest']:,.0f} spans/s") +
+            row("rows alone", lambda r: f"{r['rows']:.1f} s, {n / r['rows']:,.0f} spans/s") +
+            row("the store alone", lambda r: f"{r['ingest'] - r['rows']:.1f} s, "
+                f"{n / max(r['ingest'] - r['rows'], 1e-9):,.0f} spans/s") +
+            row("rows copied from the offer", lambda r: f"{r['copied']:,}") +
+            row("peak RSS of the process", lambda r: f"{r['rss_kb'] / 1024:,.0f} MB") +
+            row("database bytes (not vacuumed)", lambda r: f"{r['bytes']:,} ({r['bytes'] / n:.1f} B/span)") +
+            row("`SELECT sum(duration_ns)`", lambda r: f"{r['one_col']:.2f} s, {n / r['one_col']:,.0f} spans/s") +
+            row("every column (`WHERE <every column> IS 'x'`)",
+                lambda r: f"{r['all_cols']:.2f} s, {n / r['all_cols']:,.0f} spans/s") +
+            row("per-service p50 and p99 (`latency_percentile`)", lambda r: f"{r['pct']:.2f} s") +
+            row("`trace_topology` (jaeger mode)", lambda r: f"{r['topology']:.2f} s") +
+            row("trace by id, 300 random traces",
+                lambda r: f"median {r['id_med'] * 1e3:.2f} ms, p99 {r['id_p99'] * 1e3:.2f} ms") +
+            row("critical path of 10,000 traces (roots in scan order)",
+                lambda r: f"{r['cp10k']:.2f} s ({r['cp_n']:,} sections)"))
 
 
 def section_big_trace():

@@ -115,8 +115,23 @@ typedef struct dent {
   tl_str s;
 } dent;
 
+/* put_str's memory of a string by address: spans come from one batch whose
+** strings are interned, so the same text recurs at the same address, and a
+** hit answers without hashing the text.  val is the stringref, or NOT_REF
+** when the string was written plainly (it never becomes a ref later:
+** min_ref_len only grows). */
+#define FRONT_SLOTS 1024
+#define NOT_REF UINT32_MAX
+typedef struct front {
+  const void *p;
+  uint32_t len;
+  uint32_t val;
+  uint8_t major;
+} front;
+
 struct tl_cbor {
   /* encoder */
+  front fronts[FRONT_SLOTS]; /* emptied per block */
   map64 by_str, by_ptr, by_content;
   estr *strs;
   uint32_t cap_strs;
@@ -258,6 +273,21 @@ static int same_str(const tl_cbor *c, uint32_t val, const void *wanted) {
 static void put_str(enc *x, unsigned major, const void *p, uint32_t len) {
   if (x->refs && len >= 3) {
     tl_cbor *c = x->c;
+    front *f = &c->fronts[((uintptr_t)p >> 3) % FRONT_SLOTS];
+    if (f->p == p && f->len == len && f->major == major) {
+      if (f->val == NOT_REF) {
+        put_head(x, major, len);
+        tl_buf_append(x->out, p, len);
+      } else {
+        put_head(x, M_TAG, TAG_STRINGREF);
+        put_head(x, M_UINT, f->val);
+      }
+      return;
+    }
+    f->p = p;
+    f->len = len;
+    f->major = (uint8_t)major;
+    f->val = NOT_REF;
     estr want = {p, len, (uint8_t)major};
     uint64_t h = tl_hash(p, len) ^ major;
     if (map64_reserve(&c->by_str)) {
@@ -266,6 +296,7 @@ static void put_str(enc *x, unsigned major, const void *p, uint32_t len) {
     }
     slot64 *s = map64_find(&c->by_str, h, same_str, c, &want);
     if (s->gen == c->by_str.gen) {
+      f->val = s->val;
       put_head(x, M_TAG, TAG_STRINGREF);
       put_head(x, M_UINT, s->val);
       return;
@@ -279,6 +310,8 @@ static void put_str(enc *x, unsigned major, const void *p, uint32_t len) {
       c->strs = strs;
       strs[c->by_str.n] = want;
       map64_put(&c->by_str, s, h, c->by_str.n);
+      /* A string's first occurrence is written in full and numbered. */
+      f->val = c->by_str.n - 1;
     }
   }
   put_head(x, major, len);
@@ -547,6 +580,7 @@ int tl_cbor_encode(tl_cbor *c, tl_span *const *spans, size_t n, tl_buf *out, tl_
   c->n_objs = 0;
   tl_buf_reset(&c->plain);
   map64_clear(&c->by_str);
+  memset(c->fronts, 0, sizeof c->fronts);
   int rc = index_objects(&x, spans, n, counts);
   if (!rc) {
     put_head(&x, M_TAG, TAG_NAMESPACE);

@@ -99,6 +99,21 @@ size_t tl_utf8_seq(const unsigned char *s, size_t n) {
   return len;
 }
 
+/* Bytes that JSON strings hold as they are: printable ASCII but '"' and '\\'. */
+static int json_plain(unsigned c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+/* json_plain for 8 bytes at once, with the classic bit tricks: (x - n) & ~x
+** & 0x80.. is nonzero exactly when some byte of x is below n (n <= 0x80). */
+static int plain8(const unsigned char *p) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t w;
+  memcpy(&w, p, 8);
+  uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+  uint64_t below = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+                   ((bslash - ones) & ~bslash);
+  return ((below | w) & highs) == 0;
+}
+
 void tl_buf_json_str(tl_buf *b, const char *s, size_t n) {
   static const char hexd[] = "0123456789abcdef";
   enum { CHUNK = 4096 };
@@ -115,12 +130,17 @@ void tl_buf_json_str(tl_buf *b, const char *s, size_t n) {
     if (tl_buf_reserve(b, 6 * (stop - i + 4) + 1)) return;
     char *o = b->p + b->n;
     while (i < stop) {
-      unsigned c = u[i];
-      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-        *o++ = (char)c;
-        i++;
-        continue;
+      /* Most text is plain: find the run and copy it in one piece. */
+      size_t run = i;
+      while (run + 8 <= stop && plain8(u + run)) run += 8;
+      while (run < stop && json_plain(u[run])) run++;
+      if (run > i) {
+        memcpy(o, s + i, run - i);
+        o += run - i;
+        i = run;
+        if (i == stop) break;
       }
+      unsigned c = u[i];
       if (c >= 0x80) {
         size_t len = tl_utf8_seq(u + i, n - i);
         if (len) {

@@ -29,6 +29,8 @@ typedef struct intern_slot {
   tl_str s;
 } intern_slot;
 
+#define MEMO_SLOTS 64
+
 struct tl_batch {
   chunk *chunks;       /* current chunk first */
   chunk *spare;        /* standard-size chunks kept across resets */
@@ -39,6 +41,9 @@ struct tl_batch {
   size_t n_slots, cap_slots; /* cap is a power of two */
   tl_resource empty_resource;
   tl_scope empty_scope;
+  /* tl_batch_memo_*: direct-mapped by key address, emptied on reset. */
+  const void *memo_key[MEMO_SLOTS];
+  tl_str memo_text[MEMO_SLOTS];
 };
 
 int tl_err_set(tl_err *e, int rc, const char *fmt, ...) {
@@ -100,6 +105,25 @@ void tl_batch_reset(tl_batch *b) {
   b->n_spans = 0;
   if (b->n_slots) memset(b->slots, 0, b->cap_slots * sizeof *b->slots);
   b->n_slots = 0;
+  memset(b->memo_key, 0, sizeof b->memo_key);
+}
+
+static size_t memo_slot(const void *key) { return ((uintptr_t)key >> 4) % MEMO_SLOTS; }
+
+tl_str tl_batch_memo_get(const tl_batch *b, const void *key) {
+  size_t i = memo_slot(key);
+  tl_str none = {NULL, 0};
+  return b->memo_key[i] == key ? b->memo_text[i] : none;
+}
+
+tl_str tl_batch_memo_put(tl_batch *b, const void *key, const char *text, size_t n) {
+  tl_str t = tl_batch_copy(b, text, n);
+  if (t.ptr) {
+    size_t i = memo_slot(key);
+    b->memo_key[i] = key;
+    b->memo_text[i] = t;
+  }
+  return t;
 }
 
 void *tl_batch_alloc(tl_batch *b, size_t n) {
@@ -322,34 +346,49 @@ int tl_status_parse(const char *s, size_t n) {
 /* ---- deep copy ------------------------------------------------------------ */
 
 #define COPY_CACHE_SLOTS 64
+#define COPY_CACHE_STRS 1024
 
+/* Direct-mapped: a source pointer to the copy made in the destination.
+** Interned strings are unique in their batch, so a source string's address
+** names its content, and a hit skips hashing it again into the destination:
+** spans from one source repeat the same keys and values over and over. */
 struct tl_copy_cache {
-  /* Direct-mapped: a source pointer to the copy made in the destination. */
   const void *src[COPY_CACHE_SLOTS];
   const void *dst[COPY_CACHE_SLOTS];
+  const char *str_src[COPY_CACHE_STRS];
+  tl_str str_dst[COPY_CACHE_STRS];
 };
 
 tl_copy_cache *tl_copy_cache_new(void) { return calloc(1, sizeof(tl_copy_cache)); }
 void tl_copy_cache_free(tl_copy_cache *c) { free(c); }
 void tl_copy_cache_reset(tl_copy_cache *c) { memset(c, 0, sizeof *c); }
 
-static int copy_str(tl_batch *dst, tl_str *s) {
+static int copy_str(tl_batch *dst, tl_copy_cache *cache, tl_str *s) {
   if (!s->len) {
     s->ptr = NULL;
     return TL_OK;
   }
+  size_t i = ((uintptr_t)s->ptr >> 3) % COPY_CACHE_STRS;
+  if (cache && cache->str_src[i] == s->ptr && cache->str_dst[i].len == s->len) {
+    *s = cache->str_dst[i];
+    return TL_OK;
+  }
   tl_str c = tl_batch_intern(dst, s->ptr, s->len);
   if (!c.ptr) return TL_ENOMEM;
+  if (cache) {
+    cache->str_src[i] = s->ptr;
+    cache->str_dst[i] = c;
+  }
   *s = c;
   return TL_OK;
 }
 
-static int copy_attrs(tl_batch *dst, tl_attrs *a, int depth);
+static int copy_attrs(tl_batch *dst, tl_copy_cache *cache, tl_attrs *a, int depth);
 
-static int copy_value(tl_batch *dst, tl_value *v, int depth) {
+static int copy_value(tl_batch *dst, tl_copy_cache *cache, tl_value *v, int depth) {
   if (depth > TL_MAX_DEPTH) return TL_ERANGE;
   switch (v->type) {
-    case TL_V_STRING: return copy_str(dst, &v->u.s);
+    case TL_V_STRING: return copy_str(dst, cache, &v->u.s);
     case TL_V_BYTES: {
       tl_str c = tl_batch_copy(dst, v->u.s.ptr, v->u.s.len);
       if (!c.ptr) return TL_ENOMEM;
@@ -364,14 +403,14 @@ static int copy_value(tl_batch *dst, tl_value *v, int depth) {
       memcpy(items, v->u.arr.items, (size_t)n * sizeof *items);
       v->u.arr.items = items;
       for (uint32_t i = 0; i < n; i++) {
-        int rc = copy_value(dst, &items[i], depth + 1);
+        int rc = copy_value(dst, cache, &items[i], depth + 1);
         if (rc) return rc;
       }
       return TL_OK;
     }
     case TL_V_KVLIST: {
       tl_attrs a = {v->u.kv.items, v->u.kv.n, 0};
-      int rc = copy_attrs(dst, &a, depth + 1);
+      int rc = copy_attrs(dst, cache, &a, depth + 1);
       v->u.kv.items = a.items;
       return rc;
     }
@@ -379,15 +418,15 @@ static int copy_value(tl_batch *dst, tl_value *v, int depth) {
   }
 }
 
-static int copy_attrs(tl_batch *dst, tl_attrs *a, int depth) {
+static int copy_attrs(tl_batch *dst, tl_copy_cache *cache, tl_attrs *a, int depth) {
   if (!a->n) return TL_OK;
   tl_kv *items = tl_batch_alloc(dst, (size_t)a->n * sizeof *items);
   if (!items) return TL_ENOMEM;
   memcpy(items, a->items, (size_t)a->n * sizeof *items);
   a->items = items;
   for (uint32_t i = 0; i < a->n; i++) {
-    int rc = copy_str(dst, &items[i].key);
-    if (!rc) rc = copy_value(dst, &items[i].value, depth);
+    int rc = copy_str(dst, cache, &items[i].key);
+    if (!rc) rc = copy_value(dst, cache, &items[i].value, depth);
     if (rc) return rc;
   }
   return TL_OK;
@@ -416,8 +455,8 @@ static int copy_resource(tl_batch *dst, const tl_resource *src,
   tl_resource *r = tl_batch_alloc(dst, sizeof *r);
   if (!r) return TL_ENOMEM;
   *r = *src;
-  int rc = copy_attrs(dst, &r->attrs, 0);
-  if (!rc) rc = copy_str(dst, &r->schema_url);
+  int rc = copy_attrs(dst, cache, &r->attrs, 0);
+  if (!rc) rc = copy_str(dst, cache, &r->schema_url);
   if (rc) return rc;
   tl_resource_set_service(r);
   cache_put(cache, src, r);
@@ -436,10 +475,10 @@ static int copy_scope(tl_batch *dst, const tl_scope *src, tl_copy_cache *cache,
   tl_scope *s = tl_batch_alloc(dst, sizeof *s);
   if (!s) return TL_ENOMEM;
   *s = *src;
-  int rc = copy_str(dst, &s->name);
-  if (!rc) rc = copy_str(dst, &s->version);
-  if (!rc) rc = copy_attrs(dst, &s->attrs, 0);
-  if (!rc) rc = copy_str(dst, &s->schema_url);
+  int rc = copy_str(dst, cache, &s->name);
+  if (!rc) rc = copy_str(dst, cache, &s->version);
+  if (!rc) rc = copy_attrs(dst, cache, &s->attrs, 0);
+  if (!rc) rc = copy_str(dst, cache, &s->schema_url);
   if (rc) return rc;
   cache_put(cache, src, s);
   *out = s;
@@ -451,10 +490,10 @@ int tl_span_copy(tl_batch *dst, const tl_span *src, tl_copy_cache *cache,
   tl_span *s = tl_batch_add_span(dst);
   if (!s) return TL_ENOMEM;
   *s = *src;
-  int rc = copy_str(dst, &s->trace_state);
-  if (!rc) rc = copy_str(dst, &s->name);
-  if (!rc) rc = copy_str(dst, &s->status_message);
-  if (!rc) rc = copy_attrs(dst, &s->attrs, 0);
+  int rc = copy_str(dst, cache, &s->trace_state);
+  if (!rc) rc = copy_str(dst, cache, &s->name);
+  if (!rc) rc = copy_str(dst, cache, &s->status_message);
+  if (!rc) rc = copy_attrs(dst, cache, &s->attrs, 0);
   if (!rc && s->n_events) {
     tl_event *ev = tl_batch_alloc(dst, (size_t)s->n_events * sizeof *ev);
     if (!ev) rc = TL_ENOMEM;
@@ -462,8 +501,8 @@ int tl_span_copy(tl_batch *dst, const tl_span *src, tl_copy_cache *cache,
       memcpy(ev, src->events, (size_t)s->n_events * sizeof *ev);
       s->events = ev;
       for (uint32_t i = 0; !rc && i < s->n_events; i++) {
-        rc = copy_str(dst, &ev[i].name);
-        if (!rc) rc = copy_attrs(dst, &ev[i].attrs, 0);
+        rc = copy_str(dst, cache, &ev[i].name);
+        if (!rc) rc = copy_attrs(dst, cache, &ev[i].attrs, 0);
       }
     }
   }
@@ -474,8 +513,8 @@ int tl_span_copy(tl_batch *dst, const tl_span *src, tl_copy_cache *cache,
       memcpy(ln, src->links, (size_t)s->n_links * sizeof *ln);
       s->links = ln;
       for (uint32_t i = 0; !rc && i < s->n_links; i++) {
-        rc = copy_str(dst, &ln[i].trace_state);
-        if (!rc) rc = copy_attrs(dst, &ln[i].attrs, 0);
+        rc = copy_str(dst, cache, &ln[i].trace_state);
+        if (!rc) rc = copy_attrs(dst, cache, &ln[i].attrs, 0);
       }
     }
   }

@@ -203,6 +203,13 @@ tl_str tl_batch_intern_cstr(tl_batch *b, const char *s);
 /* Copies bytes into the arena without interning (bytes attribute values). */
 tl_str tl_batch_copy(tl_batch *b, const void *p, size_t n);
 
+/* Text derived from an object of the batch (the JSON of a resource), kept
+** until reset so that the many spans sharing the object derive it once.
+** get: the text put for key, or {NULL,0}.  put: copies text into the arena
+** (a later put for another key may evict it); {NULL,0} on OOM. */
+tl_str tl_batch_memo_get(const tl_batch *b, const void *key);
+tl_str tl_batch_memo_put(tl_batch *b, const void *key, const char *text, size_t n);
+
 /* Shared empty resource and scope of the batch (never NULL). */
 const tl_resource *tl_batch_empty_resource(tl_batch *b);
 const tl_scope *tl_batch_empty_scope(tl_batch *b);
@@ -237,9 +244,9 @@ const tl_value *tl_attrs_get(const tl_attrs *a, const char *key);
 
 int tl_span_is_root(const tl_span *s); /* parent_span_id all zero */
 /* Deep-copies a span (with its resource and scope) from one batch into
-** another.  With a cache, each source resource and scope is copied once
-** (keyed by its address: reset the cache whenever either batch is reset);
-** with NULL, each time. */
+** another.  With a cache, each source resource, scope and string is copied
+** once (keyed by its address: reset the cache whenever either batch is
+** reset); with NULL, each time. */
 typedef struct tl_copy_cache tl_copy_cache;
 tl_copy_cache *tl_copy_cache_new(void);
 void tl_copy_cache_free(tl_copy_cache *c);

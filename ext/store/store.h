@@ -37,6 +37,7 @@
 #include "sqlite3ext.h"
 
 #include "../codec/codec.h"
+#include "../vtab/register.h"
 #include "../vtab/row.h"
 #include "blockmeta.h"
 #include "options.h"
@@ -49,11 +50,6 @@
 #define TL_BLOCK_CACHE 4
 /* A dictionary is only trained on a sample of at least this many spans. */
 #define TL_TRAIN_MIN_SPANS 1024
-
-/* Per connection, shared by its tracelite tables: debug counters. */
-typedef struct tl_conn {
-  sqlite3_int64 blocks_decoded; /* tracelite_blocks_read() */
-} tl_conn;
 
 /* Cached statements (schema_sql.c has their SQL). */
 enum {

@@ -105,7 +105,7 @@ static int export_rows(exporter *x) {
     tl_err e;
     tl_err_clear(&e);
     tl_span *s;
-    if (tl_row_to_span(x->batch, x->cache, values, &s, &e)) {
+    if (tl_row_to_span(x->batch, x->cache, values, NULL, &s, &e)) {
       char *msg = sqlite3_mprintf("trace_export: row %lld: %s", (long long)x->spans + 1, e.msg);
       sqlite3_result_error(x->ctx, msg ? msg : "trace_export: bad row", -1);
       sqlite3_free(msg);

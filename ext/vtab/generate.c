@@ -244,8 +244,8 @@ static const sqlite3_module truth_module = {
     .xRowid = truth_rowid,
 };
 
-int tl_register_generate(sqlite3 *db) {
-  int rc = tl_source_register(db, &trace_generate_vt, NULL);
+int tl_register_generate(sqlite3 *db, tl_conn *conn) {
+  int rc = tl_source_register(db, &trace_generate_vt, NULL, conn);
   if (rc == SQLITE_OK) rc = sqlite3_create_module_v2(db, "trace_generate_truth", &truth_module, NULL, NULL);
   return rc;
 }

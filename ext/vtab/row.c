@@ -28,13 +28,18 @@ int tl_sqlite_rc(int rc) {
   }
 }
 
-static void result_hex(sqlite3_context *ctx, const uint8_t *p, size_t n) {
+/* Lowercase hex of an id of n <= 16 bytes into out (2n characters). */
+static void hex_of(const uint8_t *p, size_t n, char *out) {
   static const char hexd[] = "0123456789abcdef";
-  char tmp[32];
   for (size_t i = 0; i < n; i++) {
-    tmp[2 * i] = hexd[p[i] >> 4];
-    tmp[2 * i + 1] = hexd[p[i] & 15];
+    out[2 * i] = hexd[p[i] >> 4];
+    out[2 * i + 1] = hexd[p[i] & 15];
   }
+}
+
+static void result_hex(sqlite3_context *ctx, const uint8_t *p, size_t n) {
+  char tmp[32];
+  hex_of(p, n, tmp);
   sqlite3_result_text(ctx, tmp, (int)(2 * n), SQLITE_TRANSIENT);
 }
 
@@ -45,18 +50,48 @@ static void result_str_or_null(sqlite3_context *ctx, tl_str s) {
     sqlite3_result_null(ctx);
 }
 
-static void result_json(sqlite3_context *ctx, tl_buf *scratch, int wrote) {
-  if (scratch->oom) {
-    sqlite3_result_error_nomem(ctx);
-  } else if (!wrote) {
-    sqlite3_result_null(ctx);
-  } else {
-    sqlite3_result_text(ctx, scratch->p, (int)scratch->n, SQLITE_TRANSIENT);
-  }
+/* The JSON text just written into out ({NULL,0} when the column is NULL). */
+static tl_str written(const tl_buf *out, int wrote) {
+  tl_str t = {wrote ? out->p : NULL, wrote ? (uint32_t)out->n : 0};
+  return t;
 }
 
-void tl_row_result(sqlite3_context *ctx, const tl_span *s, int col, tl_buf *scratch) {
-  tl_buf_reset(scratch);
+static tl_str result_json(sqlite3_context *ctx, const tl_buf *out, tl_str t) {
+  tl_str none = {NULL, 0};
+  if (out->oom) {
+    sqlite3_result_error_nomem(ctx);
+    return none;
+  }
+  result_str_or_null(ctx, t);
+  return t;
+}
+
+/* A resource's or scope's JSON: most rows of a batch share a few objects,
+** so the text is written once per object and batch. */
+static tl_str object_json(tl_batch *b, const void *obj, int is_resource, tl_buf *out) {
+  tl_str t = b ? tl_batch_memo_get(b, obj) : (tl_str){NULL, 0};
+  if (t.ptr) return t;
+  int wrote = is_resource ? tl_json_resource(out, obj) : tl_json_scope(out, obj);
+  t = written(out, wrote);
+  if (b && t.len && !out->oom) {
+    tl_str kept = tl_batch_memo_put(b, obj, t.ptr, t.len);
+    if (kept.ptr) t = kept;
+  }
+  return t;
+}
+
+static const int json_cols[TL_NJSON] = {TL_COL_ATTRIBUTES, TL_COL_RESOURCE, TL_COL_EVENTS,
+                                        TL_COL_LINKS, TL_COL_SCOPE, TL_COL_DROPPED};
+
+int tl_row_json_index(int col) {
+  for (int j = 0; j < TL_NJSON; j++)
+    if (json_cols[j] == col) return j;
+  return -1;
+}
+
+tl_str tl_row_result(sqlite3_context *ctx, tl_batch *b, const tl_span *s, int col, tl_buf *out) {
+  tl_str none = {NULL, 0};
+  tl_buf_reset(out);
   switch (col) {
     case TL_COL_TRACE_ID: result_hex(ctx, s->trace_id, 16); break;
     case TL_COL_SPAN_ID: result_hex(ctx, s->span_id, 8); break;
@@ -81,16 +116,23 @@ void tl_row_result(sqlite3_context *ctx, const tl_span *s, int col, tl_buf *scra
       sqlite3_result_text(ctx, tl_status_name(s->status_code), -1, SQLITE_STATIC);
       break;
     case TL_COL_STATUS_MESSAGE: result_str_or_null(ctx, s->status_message); break;
-    case TL_COL_ATTRIBUTES: result_json(ctx, scratch, tl_json_attrs(scratch, &s->attrs)); break;
-    case TL_COL_RESOURCE: result_json(ctx, scratch, tl_json_resource(scratch, s->resource)); break;
-    case TL_COL_EVENTS: result_json(ctx, scratch, tl_json_events(scratch, s)); break;
-    case TL_COL_LINKS: result_json(ctx, scratch, tl_json_links(scratch, s)); break;
-    case TL_COL_SCOPE: result_json(ctx, scratch, tl_json_scope(scratch, s->scope)); break;
+    case TL_COL_ATTRIBUTES:
+      return result_json(ctx, out, written(out, tl_json_attrs(out, &s->attrs)));
+    case TL_COL_RESOURCE: return result_json(ctx, out, object_json(b, s->resource, 1, out));
+    case TL_COL_EVENTS: return result_json(ctx, out, written(out, tl_json_events(out, s)));
+    case TL_COL_LINKS: return result_json(ctx, out, written(out, tl_json_links(out, s)));
+    case TL_COL_SCOPE: return result_json(ctx, out, object_json(b, s->scope, 0, out));
     case TL_COL_TRACE_STATE: result_str_or_null(ctx, s->trace_state); break;
     case TL_COL_FLAGS: sqlite3_result_int64(ctx, s->flags); break;
-    case TL_COL_DROPPED: result_json(ctx, scratch, tl_json_dropped(scratch, s)); break;
+    case TL_COL_DROPPED: return result_json(ctx, out, written(out, tl_json_dropped(out, s)));
     default: sqlite3_result_null(ctx); break;
   }
+  return none;
+}
+
+void tl_row_offer_free(tl_row_offer *o) {
+  for (int j = 0; j < TL_NJSON; j++) tl_buf_free(&o->buf[j]);
+  memset(o, 0, sizeof *o);
 }
 
 /* ---- rows to spans ------------------------------------------------------ */
@@ -112,16 +154,34 @@ typedef struct cache_slot {
 struct tl_row_cache {
   cache_slot resource[CACHE_SLOTS];
   cache_slot scope[CACHE_SLOTS];
+  tl_copy_cache *copies; /* what was copied from offered spans ... */
+  uint64_t serial;       /* ... of this serial (0: none yet) */
 };
 
 tl_row_cache *tl_row_cache_new(void) {
   tl_row_cache *c = sqlite3_malloc64(sizeof *c);
-  if (c) tl_row_cache_reset(c);
+  if (!c) return NULL;
+  memset(c, 0, sizeof *c);
+  c->copies = tl_copy_cache_new();
+  if (!c->copies) {
+    sqlite3_free(c);
+    return NULL;
+  }
   return c;
 }
 
-void tl_row_cache_reset(tl_row_cache *c) { memset(c, 0, sizeof *c); }
-void tl_row_cache_free(tl_row_cache *c) { sqlite3_free(c); }
+void tl_row_cache_reset(tl_row_cache *c) {
+  memset(c->resource, 0, sizeof c->resource);
+  memset(c->scope, 0, sizeof c->scope);
+  if (c->serial) tl_copy_cache_reset(c->copies);
+  c->serial = 0;
+}
+
+void tl_row_cache_free(tl_row_cache *c) {
+  if (!c) return;
+  tl_copy_cache_free(c->copies);
+  sqlite3_free(c);
+}
 
 /* The slot for text in one of the cache's tables, and whether it holds it. */
 static cache_slot *cache_find(cache_slot *table, const char *text, size_t n, int *hit) {
@@ -381,8 +441,71 @@ static int row_fill(tl_batch *b, tl_row_cache *cache, sqlite3_value **v, tl_span
   return row_scope(b, cache, v[TL_COL_SCOPE], &s->scope, e);
 }
 
+/* ---- offered rows ---------------------------------------------------------- */
+
+static int is_text(sqlite3_value *v, const char *p, size_t n) {
+  if (sqlite3_value_type(v) != SQLITE_TEXT) return 0;
+  const unsigned char *t = sqlite3_value_text(v);
+  return t && (size_t)sqlite3_value_bytes(v) == n && memcmp(t, p, n) == 0;
+}
+
+/* Text column that reads NULL when the string is empty. */
+static int is_str_or_null(sqlite3_value *v, tl_str s) {
+  return s.len ? is_text(v, s.ptr, s.len) : value_is_null(v);
+}
+
+static int is_int(sqlite3_value *v, uint64_t x) {
+  return sqlite3_value_type(v) == SQLITE_INTEGER &&
+         (uint64_t)sqlite3_value_int64(v) == x;
+}
+
+static int is_id(sqlite3_value *v, const uint8_t *id, size_t n) {
+  char hex[32];
+  hex_of(id, n, hex);
+  return is_text(v, hex, 2 * n);
+}
+
+/* Whether v holds exactly the values tl_row_result shows for the offered
+** span: every column compared, so that only the very row can pass. */
+static int row_is_offered(sqlite3_value **v, const tl_row_offer *o) {
+  const tl_span *s = o->span;
+  if (!s || o->shown != (1u << TL_NJSON) - 1) return 0;
+  for (int j = 0; j < TL_NJSON; j++) {
+    sqlite3_value *x = v[json_cols[j]];
+    if (o->json[j].ptr ? !is_text(x, o->json[j].ptr, o->json[j].len) : !value_is_null(x))
+      return 0;
+  }
+  const char *name = s->name.len ? s->name.ptr : "";
+  return is_id(v[TL_COL_TRACE_ID], s->trace_id, 16) && is_id(v[TL_COL_SPAN_ID], s->span_id, 8) &&
+         (tl_span_is_root(s) ? value_is_null(v[TL_COL_PARENT_SPAN_ID])
+                             : is_id(v[TL_COL_PARENT_SPAN_ID], s->parent_span_id, 8)) &&
+         is_str_or_null(v[TL_COL_SERVICE], s->resource->service) &&
+         is_text(v[TL_COL_NAME], name, s->name.len) &&
+         is_text(v[TL_COL_KIND], tl_kind_name(s->kind), strlen(tl_kind_name(s->kind))) &&
+         is_int(v[TL_COL_START_NS], s->start_ns) && is_int(v[TL_COL_END_NS], s->end_ns) &&
+         is_int(v[TL_COL_DURATION_NS], s->end_ns - s->start_ns) &&
+         is_text(v[TL_COL_STATUS_CODE], tl_status_name(s->status_code),
+                 strlen(tl_status_name(s->status_code))) &&
+         is_str_or_null(v[TL_COL_STATUS_MESSAGE], s->status_message) &&
+         is_str_or_null(v[TL_COL_TRACE_STATE], s->trace_state) &&
+         is_int(v[TL_COL_FLAGS], s->flags);
+}
+
 int tl_row_to_span(tl_batch *b, tl_row_cache *cache, sqlite3_value **values,
-                   tl_span **out, tl_err *e) {
+                   const tl_row_offer *offer, tl_span **out, tl_err *e) {
+  if (offer && row_is_offered(values, offer)) {
+    if (cache->serial != offer->serial) {
+      tl_copy_cache_reset(cache->copies);
+      cache->serial = offer->serial;
+    }
+    int rc = tl_span_copy(b, offer->span, cache->copies, out);
+    if (rc == TL_ENOMEM) return tl_err_set(e, TL_ENOMEM, "out of memory");
+    if (rc == TL_OK) {
+      if (offer->copied) (*offer->copied)++;
+      return TL_OK;
+    }
+    /* Past a copy limit: the parse below reports it. */
+  }
   tl_span *s = tl_batch_add_span(b);
   if (!s) return tl_err_set(e, TL_ENOMEM, "out of memory");
   int rc = row_fill(b, cache, values, s, e);

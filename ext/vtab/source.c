@@ -18,6 +18,7 @@ SQLITE_EXTENSION_INIT3
 #include <stdlib.h>
 #include <string.h>
 
+#include "register.h"
 #include "row.h"
 #include "tvf.h"
 
@@ -27,6 +28,7 @@ SQLITE_EXTENSION_INIT3
 typedef struct source_module {
   const tl_source_vt *vt;
   void *aux;
+  tl_conn *conn;
 } source_module;
 
 typedef struct source_vtab {
@@ -43,6 +45,9 @@ typedef struct source_cursor {
   sqlite3_int64 rowid;
   tl_buf scratch;
   sqlite3_value *args[MAX_ARGS];
+  tl_conn *conn;
+  uint64_t serial; /* of the batch's current contents */
+  tl_row_offer offer;
 } source_cursor;
 
 static int source_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -82,7 +87,6 @@ static int source_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
 }
 
 static int source_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
-  (void)vtab;
   source_cursor *c = sqlite3_malloc(sizeof *c);
   if (!c) return SQLITE_NOMEM;
   memset(c, 0, sizeof *c);
@@ -92,9 +96,19 @@ static int source_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
     return SQLITE_NOMEM;
   }
   tl_buf_init(&c->scratch);
+  c->conn = ((source_vtab *)vtab)->mod->conn;
+  c->offer.copied = &c->conn->rows_copied;
   c->eof = 1;
   *out = &c->base;
   return SQLITE_OK;
+}
+
+/* Empties the batch; what the cursor offered is gone with it. */
+static void reset_batch(source_cursor *c) {
+  tl_batch_reset(c->batch);
+  c->pos = 0;
+  c->serial = ++c->conn->serial;
+  c->offer.span = NULL;
 }
 
 static void cursor_release(source_cursor *c, const tl_source_vt *vt) {
@@ -104,8 +118,7 @@ static void cursor_release(source_cursor *c, const tl_source_vt *vt) {
     sqlite3_value_free(c->args[i]);
     c->args[i] = NULL;
   }
-  tl_batch_reset(c->batch);
-  c->pos = 0;
+  reset_batch(c);
   c->eof = 1;
 }
 
@@ -114,6 +127,8 @@ static int source_close(sqlite3_vtab_cursor *cur) {
   cursor_release(c, ((source_vtab *)cur->pVtab)->mod->vt);
   tl_batch_free(c->batch);
   tl_buf_free(&c->scratch);
+  if (c->conn->offer == &c->offer) c->conn->offer = NULL;
+  tl_row_offer_free(&c->offer);
   sqlite3_free(c);
   return SQLITE_OK;
 }
@@ -133,8 +148,7 @@ static int cursor_fill(source_cursor *c, const tl_source_vt *vt) {
       c->eof = 1;
       return SQLITE_OK;
     }
-    tl_batch_reset(c->batch);
-    c->pos = 0;
+    reset_batch(c);
     tl_err e;
     tl_err_clear(&e);
     int rc = vt->next(c->state, c->batch, CHUNK, &e);
@@ -179,6 +193,7 @@ static int source_next(sqlite3_vtab_cursor *cur) {
   source_cursor *c = (source_cursor *)cur;
   c->pos++;
   c->rowid++;
+  c->offer.span = NULL;
   return cursor_fill(c, ((source_vtab *)cur->pVtab)->mod->vt);
 }
 
@@ -187,7 +202,20 @@ static int source_eof(sqlite3_vtab_cursor *cur) { return ((source_cursor *)cur)-
 static int source_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   source_cursor *c = (source_cursor *)cur;
   if (col < TL_NCOL) {
-    tl_row_result(ctx, tl_batch_span(c->batch, c->pos), col, &c->scratch);
+    const tl_span *s = tl_batch_span(c->batch, c->pos);
+    if (c->offer.span != s) {
+      c->offer.span = s;
+      c->offer.serial = c->serial;
+      c->offer.shown = 0;
+    }
+    c->conn->offer = &c->offer;
+    int j = tl_row_json_index(col);
+    if (j < 0) {
+      tl_row_result(ctx, c->batch, s, col, &c->scratch);
+    } else {
+      c->offer.json[j] = tl_row_result(ctx, c->batch, s, col, &c->offer.buf[j]);
+      c->offer.shown |= 1u << j;
+    }
   } else if (col - TL_NCOL < MAX_ARGS && c->args[col - TL_NCOL]) {
     sqlite3_result_value(ctx, c->args[col - TL_NCOL]);
   }
@@ -215,11 +243,18 @@ static const sqlite3_module source_sqlite_module = {
     .xRowid = source_rowid,
 };
 
-int tl_source_register(sqlite3 *db, const tl_source_vt *vt, void *aux) {
+static void module_free(void *p) {
+  source_module *mod = p;
+  tl_conn_unref(mod->conn);
+  sqlite3_free(mod);
+}
+
+int tl_source_register(sqlite3 *db, const tl_source_vt *vt, void *aux, tl_conn *conn) {
   if (vt->max_args > MAX_ARGS || vt->min_args > vt->max_args) return SQLITE_MISUSE;
   source_module *mod = sqlite3_malloc(sizeof *mod);
   if (!mod) return SQLITE_NOMEM;
   mod->vt = vt;
   mod->aux = aux;
-  return sqlite3_create_module_v2(db, vt->name, &source_sqlite_module, mod, sqlite3_free);
+  mod->conn = tl_conn_ref(conn);
+  return sqlite3_create_module_v2(db, vt->name, &source_sqlite_module, mod, module_free);
 }

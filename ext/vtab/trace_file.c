@@ -137,8 +137,8 @@ static const tl_source_vt trace_json_vt = {
     .close = source_close,
 };
 
-int tl_register_trace_file(sqlite3 *db) {
-  int rc = tl_source_register(db, &trace_file_vt, NULL);
-  if (rc == SQLITE_OK) rc = tl_source_register(db, &trace_json_vt, NULL);
+int tl_register_trace_file(sqlite3 *db, tl_conn *conn) {
+  int rc = tl_source_register(db, &trace_file_vt, NULL, conn);
+  if (rc == SQLITE_OK) rc = tl_source_register(db, &trace_json_vt, NULL, conn);
   return rc;
 }

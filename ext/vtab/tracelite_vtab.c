@@ -481,7 +481,7 @@ static int tl_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   int rc;
   const tl_span *s = tl_scan_span(&c->scan, &rc);
   if (!s) return rc;
-  tl_row_result(ctx, s, col, &c->scratch);
+  tl_row_result(ctx, NULL, s, col, &c->scratch);
   return SQLITE_OK;
 }
 
@@ -519,7 +519,8 @@ static int tl_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv, sqlite3
   tl_err e;
   tl_err_clear(&e);
   tl_span *s;
-  if (tl_row_to_span(st->buf, st->rowcache, argv + 2, &s, &e)) return tl_store_tlerr(st, &e);
+  if (tl_row_to_span(st->buf, st->rowcache, argv + 2, st->conn->offer, &s, &e))
+    return tl_store_tlerr(st, &e);
   return tl_store_added(st, rowid);
 }
 
@@ -632,14 +633,23 @@ static void blocks_read_func(sqlite3_context *ctx, int argc, sqlite3_value **arg
   sqlite3_result_int64(ctx, conn->blocks_decoded);
 }
 
-int tl_register_tracelite(sqlite3 *db) {
-  tl_conn *conn = sqlite3_malloc(sizeof *conn);
-  if (!conn) return SQLITE_NOMEM;
-  memset(conn, 0, sizeof *conn);
-  /* The module owns conn and frees it when the connection closes. */
-  int rc = sqlite3_create_module_v2(db, "tracelite", &tracelite_module, conn, sqlite3_free);
+static void rows_copied_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  (void)argv;
+  const tl_conn *conn = sqlite3_user_data(ctx);
+  sqlite3_result_int64(ctx, conn->rows_copied);
+}
+
+int tl_register_tracelite(sqlite3 *db, tl_conn *conn) {
+  int rc = sqlite3_create_module_v2(db, "tracelite", &tracelite_module, tl_conn_ref(conn),
+                                    tl_conn_unref);
   if (rc == SQLITE_OK)
-    rc = sqlite3_create_function(db, "tracelite_blocks_read", 0, SQLITE_UTF8 | SQLITE_INNOCUOUS,
-                                 conn, blocks_read_func, NULL, NULL);
+    rc = sqlite3_create_function_v2(db, "tracelite_blocks_read", 0,
+                                    SQLITE_UTF8 | SQLITE_INNOCUOUS, tl_conn_ref(conn),
+                                    blocks_read_func, NULL, NULL, tl_conn_unref);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(db, "tracelite_rows_copied", 0,
+                                    SQLITE_UTF8 | SQLITE_INNOCUOUS, tl_conn_ref(conn),
+                                    rows_copied_func, NULL, NULL, tl_conn_unref);
   return rc;
 }
