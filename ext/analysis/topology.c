@@ -222,11 +222,56 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Requirement 4: SQLite percentile()'s interpolation. */
-static double percentile(const int64_t *v, uint64_t n, double p) {
+static void swap_i64(int64_t *a, int64_t *b) {
+  int64_t t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Moves the k-th smallest of v[lo..hi] to v[k], smaller ones before it and
+** larger ones after (quickselect with a median-of-three pivot: expected
+** O(n), no recursion).  Past 64 rounds, as crafted data could force, the
+** rest is sorted instead, so the worst case stays O(n log n). */
+static void select_k(int64_t *v, int64_t lo, int64_t hi, int64_t k) {
+  for (int round = 0; lo < hi && k >= lo && k <= hi; round++) {
+    if (round == 64) {
+      qsort(v + lo, (size_t)(hi - lo + 1), sizeof *v, cmp_i64);
+      return;
+    }
+    int64_t mid = lo + (hi - lo) / 2;
+    if (v[mid] < v[lo]) swap_i64(&v[mid], &v[lo]);
+    if (v[hi] < v[lo]) swap_i64(&v[hi], &v[lo]);
+    if (v[hi] < v[mid]) swap_i64(&v[hi], &v[mid]);
+    int64_t pivot = v[mid], i = lo, j = hi;
+    while (i <= j) { /* Hoare: both sides stop on equal keys, so runs of them split evenly */
+      while (v[i] < pivot) i++;
+      while (v[j] > pivot) j--;
+      if (i <= j) swap_i64(&v[i++], &v[j--]);
+    }
+    /* v[lo..j] <= pivot <= v[i..hi]; what lies between equals the pivot */
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+/* Requirement 4: SQLite percentile()'s interpolation between the ranks
+** around (n - 1) * p.  v is permuted; ranks at or below `done` are already
+** in place (selections run in increasing p). */
+static double percentile(int64_t *v, uint64_t n, double p, uint64_t *done) {
   double pos = (double)(n - 1) * p;
   uint64_t lo = (uint64_t)pos;
-  if (lo + 1 >= n) return (double)v[n - 1];
+  if (lo + 1 >= n) {
+    select_k(v, (int64_t)*done, (int64_t)n - 1, (int64_t)n - 1);
+    *done = n - 1;
+    return (double)v[n - 1];
+  }
+  select_k(v, (int64_t)*done, (int64_t)n - 1, (int64_t)lo);
+  uint64_t next = lo + 1; /* the smallest of what lies after lo */
+  for (uint64_t i = lo + 2; i < n; i++)
+    if (v[i] < v[next]) next = i;
+  swap_i64(&v[lo + 1], &v[next]);
+  *done = lo + 1;
   return (double)v[lo] + ((double)v[lo + 1] - (double)v[lo]) * (pos - (double)lo);
 }
 
@@ -242,9 +287,10 @@ int tl_topo_finish(tl_topo *tp, tl_err *e) {
   if (!tp->out) return tl_err_set(e, TL_ENOMEM, "out of memory");
   for (uint32_t i = 0; i < tp->n; i++) {
     edge *x = &tp->edges[i];
-    qsort(x->lat, x->n_lat, sizeof *x->lat, cmp_i64);
-    tp->out[i] = (tl_topo_edge){x->caller, x->callee, x->calls, x->errors,
-                                percentile(x->lat, x->n_lat, 0.5), percentile(x->lat, x->n_lat, 0.99)};
+    uint64_t done = 0;
+    double p50 = percentile(x->lat, x->n_lat, 0.5, &done);
+    double p99 = percentile(x->lat, x->n_lat, 0.99, &done);
+    tp->out[i] = (tl_topo_edge){x->caller, x->callee, x->calls, x->errors, p50, p99};
   }
   qsort(tp->out, tp->n, sizeof *tp->out, cmp_edge); /* Requirement 5 */
   return TL_OK;

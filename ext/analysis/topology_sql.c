@@ -14,14 +14,18 @@
 ** end_ns and mode are its arguments (xBestIndex plan: tl_src_best_index in
 ** analysis_sql.h, idxNum bit i = argument i given).
 **
-** Scanning: the rows are read once in the table's own order.  Traces stay
-** open while the open ones hold at most OPEN_SPANS (262,144) spans; past
-** that the least recently touched are linked and dropped, so memory is
-** bounded (about 100 bytes a span: 26 MB) whatever the table's size.  The
-** ids of the traces seen are remembered (16 bytes each); if a trace id comes
-** back after its trace was linked (rows of one trace more than OPEN_SPANS
-** apart), the scan starts over with ORDER BY trace_id, which an index on trace_id serves directly
-** and otherwise SQLite's sorter (which spills to temporary files) serves.
+** Scanning: the rows are read once in the table's own order, from a
+** tracelite table directly (analysis_sql.h: spans as the store decodes
+** them, trace ids compared as bytes), from any other source through SQL;
+** both feed the same open traces.  Traces stay open while the open ones
+** hold at most OPEN_SPANS (262,144) spans; past that the least recently
+** touched are linked and dropped, so memory is bounded (about 100 bytes a
+** span: 26 MB) whatever the table's size.  The ids of the traces seen are
+** remembered (16 bytes each); if a trace id comes back after its trace was
+** linked (rows of one trace more than OPEN_SPANS apart), the scan starts
+** over through SQL with ORDER BY trace_id, which an index on trace_id
+** serves directly and otherwise SQLite's sorter (which spills to temporary
+** files) serves.
 ** Results are exact either way; docs/analysis.md measures both.
 */
 #include "sqlite3ext.h"
@@ -239,17 +243,58 @@ static int parse_args(const char *fname, sqlite3_value **v, int nargs, topo_args
   return SQLITE_OK;
 }
 
-/* One pass over the rows; RESCAN when a trace id comes back. */
-static int scan_pass(scan *sc, const topo_args *a, int sorted, char **err) {
-  int flags = TL_SRC_SCAN | (a->window ? TL_SRC_WINDOW : 0) | (sorted ? TL_SRC_SORTED : 0) |
-              (a->mode == TL_TOPO_ZIPKIN ? TL_SRC_REMOTE : 0);
-  int rc = tl_src_prepare(&sc->src, sc->db, sc->fname, a->table, flags, err);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_stmt *st = sc->src.stmt;
-  if (a->window) {
-    sqlite3_bind_int64(st, 1, a->lo);
-    sqlite3_bind_int64(st, 2, a->hi);
+/* Where the rows of a new trace go: linked traces make room first, then
+** the trace is found or opened.  RESCAN when it was linked before. */
+static int switch_trace(scan *sc, const void *tid, size_t n, int text, int32_t *cur, char **err) {
+  int rc = link_all(sc, OPEN_SPANS, err);
+  return rc == SQLITE_OK ? open_of(sc, tid, n, text, cur) : rc;
+}
+
+/* A direct read of a tracelite table (analysis_sql.h). */
+typedef struct topo_run {
+  tl_src_run r;
+  scan *sc;
+  int rescan;
+  char **err;
+} topo_run;
+
+static int topo_run_fn(tl_direct *d, tl_scan *scn, tl_scan_filter *f) {
+  topo_run *t = (topo_run *)d;
+  scan *sc = t->sc;
+  f->fields = tl_src_fields(t->r.src->flags);
+  int rc = tl_scan_start(scn, f);
+  int32_t cur = -1;
+  uint8_t prev[16];
+  while (rc == SQLITE_OK && !scn->eof) {
+    const tl_span *s = tl_scan_span(scn, &rc);
+    if (!s) break;
+    if (cur < 0 || !sc->open[cur].used || memcmp(s->trace_id, prev, 16)) {
+      /* The trace id as the SQL read shows it, so that both reads hash and
+      ** remember the same text. */
+      char hex[32];
+      static const char digits[] = "0123456789abcdef";
+      for (int i = 0; i < 16; i++) {
+        hex[2 * i] = digits[s->trace_id[i] >> 4];
+        hex[2 * i + 1] = digits[s->trace_id[i] & 15];
+      }
+      rc = switch_trace(sc, hex, sizeof hex, 1, &cur, t->err);
+      if (rc == RESCAN) {
+        t->rescan = 1;
+        return SQLITE_OK;
+      }
+      if (rc != SQLITE_OK) return rc;
+      memcpy(prev, s->trace_id, 16);
+    }
+    if ((rc = tl_src_add_span(&t->r, &sc->open[cur].buf, scn, s))) break;
+    sc->open_spans++;
+    rc = tl_scan_next(scn);
   }
+  return rc == SQLITE_OK ? link_all(sc, 0, t->err) : rc;
+}
+
+/* The rows through SQL; RESCAN when a trace id comes back. */
+static int sql_pass(scan *sc, char **err) {
+  sqlite3_stmt *st = sc->src.stmt;
   tl_err e;
   tl_err_clear(&e);
   tl_cell cells[TL_TC_COUNT];
@@ -258,13 +303,12 @@ static int scan_pass(scan *sc, const topo_args *a, int sorted, char **err) {
   size_t prev_n = 0;
   tl_buf prev_id;
   tl_buf_init(&prev_id);
+  int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const void *tid = sqlite3_column_blob(st, 0);
     size_t n = (size_t)sqlite3_column_bytes(st, 0);
     if (cur < 0 || !sc->open[cur].used || n != prev_n || (n && memcmp(tid, prev, n))) {
-      rc = link_all(sc, OPEN_SPANS, err);
-      if (rc == SQLITE_OK)
-        rc = open_of(sc, tid, n, sqlite3_column_type(st, 0) == SQLITE_TEXT, &cur);
+      rc = switch_trace(sc, tid, n, sqlite3_column_type(st, 0) == SQLITE_TEXT, &cur, err);
       if (rc != SQLITE_OK) break;
       tl_buf_reset(&prev_id);
       tl_buf_append(&prev_id, tid, n);
@@ -288,6 +332,32 @@ static int scan_pass(scan *sc, const topo_args *a, int sorted, char **err) {
     *err = sqlite3_mprintf("%s: %s", sc->fname, sqlite3_errmsg(sc->db));
   sqlite3_reset(st);
   return rc;
+}
+
+/* One pass over the rows, directly from a tracelite table unless sorted;
+** RESCAN when a trace id comes back. */
+static int scan_pass(scan *sc, const topo_args *a, int sorted, char **err) {
+  int flags = TL_SRC_SCAN | TL_SRC_NAMELESS | (a->window ? TL_SRC_WINDOW : 0) |
+              (sorted ? TL_SRC_SORTED : 0) | (a->mode == TL_TOPO_ZIPKIN ? TL_SRC_REMOTE : 0);
+  int rc = tl_src_prepare(&sc->src, sc->db, sc->fname, a->table, flags, err);
+  if (rc != SQLITE_OK) return rc;
+  if (sc->src.direct) {
+    topo_run t = {.r = {.base = {.run = topo_run_fn}, .src = &sc->src, .fname = sc->fname},
+                  .sc = sc,
+                  .err = err};
+    int ran;
+    if (a->window) {
+      sqlite3_bind_int64(sc->src.direct, 2, a->lo);
+      sqlite3_bind_int64(sc->src.direct, 3, a->hi);
+    }
+    rc = tl_src_run_direct(&t.r, &ran, err);
+    if (rc != SQLITE_OK || ran) return rc == SQLITE_OK && t.rescan ? RESCAN : rc;
+  }
+  if (a->window) {
+    sqlite3_bind_int64(sc->src.stmt, 1, a->lo);
+    sqlite3_bind_int64(sc->src.stmt, 2, a->hi);
+  }
+  return sql_pass(sc, err);
 }
 
 /* Forgets every open trace and seen id (before a rescan). */

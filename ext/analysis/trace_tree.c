@@ -136,7 +136,7 @@ static int cell_enum(const tl_cell *c, int (*parse)(const char *, size_t), int m
 static uint64_t follows_key(const tl_trace_buf *b, const tl_cell *links) {
   if (links->type != TL_CELL_TEXT || !links->n || !b->trace_id.len) return 0;
   json_error_t jerr;
-  json_t *arr = json_loadb(links->p, links->n, 0, &jerr);
+  json_t *arr = json_loadb(links->p, links->n, JSON_ALLOW_NUL, &jerr);
   uint64_t key = 0;
   if (json_is_array(arr)) {
     for (size_t i = 0; i < json_array_size(arr) && !key; i++) {
@@ -154,7 +154,8 @@ static uint64_t follows_key(const tl_trace_buf *b, const tl_cell *links) {
   return key;
 }
 
-int tl_trace_buf_add(tl_trace_buf *b, const tl_cell *c, tl_err *e) {
+/* Room for one more span; TL_ERANGE past TL_TREE_MAX_SPANS. */
+static int reserve(tl_trace_buf *b, tl_err *e) {
   if (b->n >= TL_TREE_MAX_SPANS)
     return tl_err_set(e, TL_ERANGE, "a trace has more than %u spans", TL_TREE_MAX_SPANS);
   if (b->n == b->cap) {
@@ -164,6 +165,11 @@ int tl_trace_buf_add(tl_trace_buf *b, const tl_cell *c, tl_err *e) {
     b->spans = p;
     b->cap = cap;
   }
+  return TL_OK;
+}
+
+int tl_trace_buf_add(tl_trace_buf *b, const tl_cell *c, tl_err *e) {
+  if (reserve(b, e)) return e->rc;
   const tl_cell *id = &c[TL_TC_SPAN_ID], *par = &c[TL_TC_PARENT];
   if (!cell_text(id) || !id->n) return tl_err_set(e, TL_EFORMAT, "span_id is NULL or empty");
   tl_tspan *s = &b->spans[b->n];
@@ -183,6 +189,46 @@ int tl_trace_buf_add(tl_trace_buf *b, const tl_cell *c, tl_err *e) {
   s->kind = (uint8_t)cell_enum(&c[TL_TC_KIND], tl_kind_parse, TL_KIND_CONSUMER);
   s->error = cell_enum(&c[TL_TC_STATUS], tl_status_parse, TL_STATUS_ERROR) == TL_STATUS_ERROR;
   if (!s->parent) s->follows = follows_key(b, &c[TL_TC_LINKS]);
+  b->n++;
+  return TL_OK;
+}
+
+/* Tree 3 for a span read directly: its first link into its own trace, as
+** follows_key finds it in the links column (whose JSON leaves out all-zero
+** ids, so such a link names nothing). */
+static uint64_t span_follows(const tl_span *sp) {
+  static const uint8_t zero[16];
+  for (uint32_t i = 0; i < sp->n_links; i++) {
+    const tl_link *l = &sp->links[i];
+    uint64_t key = tl_tree_key((const char *)l->span_id, sizeof l->span_id, 1);
+    if (key && memcmp(l->trace_id, zero, 16) && !memcmp(l->trace_id, sp->trace_id, 16))
+      return key;
+  }
+  return 0;
+}
+
+int tl_trace_buf_add_span(tl_trace_buf *b, const tl_span *sp, const char *service,
+                          const char *name, const char *remote, tl_err *e) {
+  if (reserve(b, e)) return e->rc;
+  tl_tspan *s = &b->spans[b->n];
+  memset(s, 0, sizeof *s);
+  /* The row would show the ids as hex text: as 8-byte blobs they have the
+  ** same keys and the same text. */
+  tl_cell id = {.type = TL_CELL_BLOB, .p = (const char *)sp->span_id, .n = 8};
+  tl_cell par = {.type = TL_CELL_BLOB, .p = (const char *)sp->parent_span_id, .n = 8};
+  s->id = tl_tree_key(id.p, id.n, 1);
+  s->parent = tl_tree_key(par.p, par.n, 1);
+  if (id_text(b, &id, &s->id_text) || (s->parent && id_text(b, &par, &s->parent_text)))
+    return tl_err_set(e, TL_ENOMEM, "out of memory");
+  s->start_ns = (int64_t)sp->start_ns;
+  s->end_ns = (int64_t)sp->end_ns;
+  if (s->end_ns < s->start_ns) s->end_ns = s->start_ns; /* Tree 8 */
+  s->service = service;
+  s->name = name;
+  s->remote = remote;
+  s->kind = sp->kind <= TL_KIND_CONSUMER ? sp->kind : TL_KIND_UNSPECIFIED;
+  s->error = sp->status_code == TL_STATUS_ERROR;
+  if (!s->parent) s->follows = span_follows(sp);
   b->n++;
   return TL_OK;
 }

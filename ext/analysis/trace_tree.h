@@ -109,6 +109,15 @@ void tl_trace_buf_reset(tl_trace_buf *b, const char *trace_id, uint32_t len);
 ** TL_ERANGE past TL_TREE_MAX_SPANS. */
 int tl_trace_buf_add(tl_trace_buf *b, const tl_cell *cells, tl_err *e);
 
+/* Appends a span of the model, read directly from a tracelite table
+** (analysis_sql.h): the same tl_tspan that tl_trace_buf_add makes of the row
+** the table shows for it.  The caller interns its strings in b->strings
+** (it knows which repeat): service (NULL when empty), name ("" when empty)
+** and remote, peer.service as the row's json_extract would give it (NULL
+** when that is not text or empty). */
+int tl_trace_buf_add_span(tl_trace_buf *b, const tl_span *s, const char *service,
+                          const char *name, const char *remote, tl_err *e);
+
 /* The largest trace the analyses accept (memory is about 200 bytes a span). */
 #define TL_TREE_MAX_SPANS 10000000u
 

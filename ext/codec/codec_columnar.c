@@ -44,21 +44,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Training: samples are the streams of small blocks of SAMPLE_SPANS spans,
-** within the limits of tl_zs_train (codec_internal.h). */
-#define SAMPLE_SPANS 256
+/* The writer compresses every candidate encoding of a stream at this zstd
+** level to find the smallest, then the one it keeps at the table's level:
+** level 1 picks the same candidates as the higher levels, several times
+** faster. */
+#define TRIAL_LEVEL 1
+/* Training: the fewest spans in each half of a sample (col_train). */
+#define TRAIN_MIN_SPANS 64
 #define MAX_DICT_SIZE (4 * 1024 * 1024)
 
-/* Start and end modes (the first byte of those streams). */
+/* Start and end modes (the first byte of those streams), plus TIME_UNITS
+** (payload version 2): each time as a delta in its own unit. */
 enum { START_PREV, START_PARENT, START_TRACE, START_SIBLING, START_BEST, START_MODES };
 enum { END_DURATION, END_PARENT, END_BEST, END_MODES };
+#define TIME_UNITS 0x10
 /* Integer forms tried for times (columnar_internal.h). */
 #define TIME_FORMS FORMS_ALL
 
 /* Scratch vectors of the state. */
 enum {
   V_TRACE, V_PAR, V_CODES, V_VALS, V_VALS2, V_PTRS, V_MAP, V_LISTS,
-  V_SPANS, V_EV_LISTS, V_LINK_LISTS, V_RANK, V_MEMBERS, V_TSTART, V_PARENT_OP, V_F0,
+  V_SPANS, V_EV_LISTS, V_LINK_LISTS, V_RANK, V_MEMBERS, V_TSTART, V_PARENT_OP, V_START, V_END,
+  V_PIDS, V_FLAGS, V_STATES, V_EXPS, V_F0,
   V_COUNT = V_F0 + OP_FIELDS
 };
 
@@ -77,7 +84,12 @@ typedef struct cstate {
   tl_kvbuf kb;
   tl_buf tmp;
   tl_vec v[V_COUNT];
-  uint32_t ntraces; /* of the block being decoded */
+  /* Of the block being decoded: */
+  uint32_t ntraces;
+  const uint8_t *trace_ids, *span_ids; /* in their streams */
+  const uint32_t *flags;               /* of each span, or NULL: all are `flag` */
+  uint32_t flag;
+  const tl_str *states;                /* trace states, or NULL: all empty */
   tl_err *e;
 } cstate;
 
@@ -87,7 +99,8 @@ static void col_destroy(void *state) {
   tl_zs_free(c->zs);
   tl_buf_free(&c->w.dir);
   tl_buf_free(&c->w.data);
-  free(c->w.sizes);
+  free(c->w.sample);
+  tl_vec_free(&c->w.prep);
   for (int i = 0; i < COL_MAX_CAND; i++) {
     tl_buf_free(&c->w.cand[i]);
     tl_buf_free(&c->w.packed[i]);
@@ -119,7 +132,8 @@ static int col_create(const tl_codec_opts *opts, void **state, tl_err *e) {
                       MAX_DICT_SIZE);
   cstate *c = calloc(1, sizeof *c);
   if (!c) return tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
-  int rc = tl_zs_new(level, "columnar", &c->zs, e);
+  int rc = tl_zs_new(TRIAL_LEVEL, "columnar", &c->zs, e);
+  if (!rc) rc = tl_zs_set_final_level(c->zs, level, e);
   if (!rc && (!(c->attrs = col_attrs_new()) || !(c->ops = col_ops_new())))
     rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
   if (rc) {
@@ -128,6 +142,7 @@ static int col_create(const tl_codec_opts *opts, void **state, tl_err *e) {
   }
   c->dict_size = dict_size;
   c->w.zs = c->r.zs = c->zs;
+  c->w.final = level != TRIAL_LEVEL;
   *state = c;
   return TL_OK;
 }
@@ -270,83 +285,141 @@ static int plan(cstate *c, size_t n) {
 ** the sibling falls back to the parent and every other to the previous
 ** span (as fixed modes use them); *ok says whether m itself was there (as
 ** START_BEST's per-span choice needs).  prev: the span before i in the
-** order, or -1. */
-static uint64_t start_base(const cstate *c, int m, size_t i, int64_t prev, tl_span *const *sp,
-                           int *ok) {
+** order, or -1.  st, en: the starts and ends of the block's spans (those
+** before i in the order, when decoding). */
+static inline uint64_t start_base(const cstate *c, int m, size_t i, int64_t prev,
+                                  const uint64_t *st, const uint64_t *en, int *ok) {
   const int64_t *pref = c->ord.pref, *same = c->ord.same, *sib = c->ord.sib;
   *ok = 1;
-  if (m == START_SIBLING && sib[i] >= 0) return sp[sib[i]]->end_ns;
+  if (m == START_SIBLING && sib[i] >= 0) return en[sib[i]];
   if ((m == START_PARENT || m == START_SIBLING) && pref[i] >= 0) {
     *ok = m == START_PARENT;
-    return sp[pref[i]]->start_ns;
+    return st[pref[i]];
   }
-  if (m == START_TRACE && same[i] >= 0) return sp[same[i]]->start_ns;
+  if (m == START_TRACE && same[i] >= 0) return st[same[i]];
   *ok = m == START_PREV;
-  return prev >= 0 ? sp[prev]->start_ns : 0;
+  return prev >= 0 ? st[prev] : 0;
 }
 
-/* The end of span i as a delta, with reference m: the duration, or the
-** distance to its parent's end (the duration without a parent). */
-static uint64_t end_delta(const cstate *c, int m, size_t i, tl_span *const *sp, int *ok) {
+/* What the end of span i is a delta from, with reference m: its start
+** (the delta is the duration, *sign 1), or its parent's end (the distance
+** back from it, *sign -1; without a parent in the block, the duration). */
+static inline uint64_t end_base(const cstate *c, int m, size_t i, const uint64_t *st,
+                                const uint64_t *en, int *sign, int *ok) {
   int64_t j = c->ord.pref[i];
   *ok = m == END_DURATION || j >= 0;
-  return m == END_PARENT && j >= 0 ? sp[j]->end_ns - sp[i]->end_ns
-                                   : sp[i]->end_ns - sp[i]->start_ns;
+  *sign = m == END_PARENT && j >= 0 ? -1 : 1;
+  return *sign < 0 ? en[j] : st[i];
+}
+
+/* A time v as a delta from base in units of 10^e (v a multiple of it,
+** base rounded down to one), forward (sign 1) or back (-1); and back.
+** Modulo 2^64: a crafted delta decodes to some time. */
+static inline uint64_t to_delta(uint64_t v, uint64_t base, int sign, int e) {
+  if (e) {
+    v /= tl_pow10[e];
+    base /= tl_pow10[e];
+  }
+  return sign > 0 ? v - base : base - v;
+}
+
+static inline uint64_t from_delta(uint64_t d, uint64_t base, int sign, int e) {
+  if (!e) return sign > 0 ? base + d : base - d;
+  base /= tl_pow10[e];
+  return (sign > 0 ? base + d : base - d) * tl_pow10[e];
+}
+
+/* The unit of a time in the rounded modes: the largest of 10^0, 10^3,
+** 10^6, ... 10^18 that divides it. */
+static inline int time_unit(uint64_t v) {
+  int e = tl_decimal_exp(v);
+  return e > 18 ? 18 : e - e % 3;
 }
 
 static uint64_t magnitude64(uint64_t d) { return (int64_t)d < 0 ? 0 - d : d; }
 
 /* The deltas of mode m (n of them, in the order) into d; for the BEST
 ** modes the reference of each span, the one with the smallest delta, into
-** sel. */
-static void time_deltas(const cstate *c, int is_end, int m, tl_span *const *sp, size_t n,
-                        uint64_t *d, uint8_t *sel) {
+** sel.  With exps, each delta in the unit of the time (time_unit) into
+** exps. */
+static void time_deltas(const cstate *c, int is_end, int m, size_t n, uint64_t *d,
+                        uint8_t *sel, uint8_t *exps) {
   const uint32_t *order = c->ord.order;
-  int best = is_end ? END_BEST : START_BEST, ok;
+  const uint64_t *st = c->v[V_START].p, *en = c->v[V_END].p;
+  int best = is_end ? END_BEST : START_BEST, ok, sign = 1;
   for (size_t k = 0; k < n; k++) {
     size_t i = order[k];
     int64_t prev = k ? (int64_t)order[k - 1] : -1;
+    uint64_t v = is_end ? en[i] : st[i];
+    int e = exps ? (exps[k] = (uint8_t)time_unit(v)) : 0;
     int from = m == best ? 0 : m, to = m == best ? best - 1 : m;
     for (int r = from; r <= to; r++) {
-      uint64_t x = is_end ? end_delta(c, r, i, sp, &ok)
-                          : sp[i]->start_ns - start_base(c, r, i, prev, sp, &ok);
+      uint64_t base = is_end ? end_base(c, r, i, st, en, &sign, &ok)
+                             : start_base(c, r, i, prev, st, en, &ok);
+      uint64_t x = to_delta(v, base, sign, e);
       if (m != best) d[k] = x;
       else if (ok && (r == 0 || magnitude64(x) < magnitude64(d[k]))) d[k] = x, sel[k] = (uint8_t)r;
     }
   }
 }
 
-/* One time column: the smallest mode (measured in LEB128 form), then its
-** smallest integer form. */
-static int put_time_column(cstate *c, int is_end, tl_span *const *sp, size_t n) {
+/* Whether coding the times in their own units could pay: some times are
+** whole milliseconds (say) where their deltas are not. */
+static int units_worth_trying(const cstate *c, int is_end, size_t n) {
+  const uint64_t *v = is_end ? c->v[V_END].p : c->v[V_START].p;
+  size_t coarse = 0;
+  for (size_t i = 0; i < n; i++) coarse += time_unit(v[i]) > 0;
+  return coarse * 64 >= n;
+}
+
+/* One time column: the smallest mode (measured in decimal LEB128 form),
+** with and without TIME_UNITS, then its smallest integer form. */
+static int put_time_column(cstate *c, int is_end, size_t n) {
   uint64_t *d = vec(c, V_VALS, n, sizeof *d);
-  uint8_t *sel = vec(c, V_VALS2, n, 1);
-  if (!d || !sel) return c->e->rc;
+  uint8_t *sel = vec(c, V_VALS2, n, 1), *exps = vec(c, V_EXPS, n, 1);
+  if (!d || !sel || !exps) return c->e->rc;
   int modes = is_end ? END_MODES : START_MODES, best = is_end ? END_BEST : START_BEST;
   unsigned kind = is_end ? COL_ENDS : COL_STARTS;
-  int pick = 0;
+  int pick = 0, units = units_worth_trying(c, is_end, n) ? TIME_UNITS : 0;
   for (int pass = 0; pass < 2; pass++) {
     int ncand = 0;
-    for (int m = pass ? pick : 0; m < (pass ? pick + 1 : modes); m++) {
-      time_deltas(c, is_end, m, sp, n, d, sel);
+    for (int m = pass ? pick : 0; m < (pass ? pick + 1 : modes | units); m++) {
+      if ((m & ~TIME_UNITS) >= modes) continue;
+      int ref = m & ~TIME_UNITS;
+      time_deltas(c, is_end, ref, n, d, sel, (m & TIME_UNITS) ? exps : NULL);
       tl_buf_reset(&c->tmp);
       tl_buf_putc(&c->tmp, (char)m);
-      if (m == best) tl_buf_append(&c->tmp, sel, n);
+      if (ref == best) tl_buf_append(&c->tmp, sel, n);
+      if (m & TIME_UNITS) tl_buf_append(&c->tmp, exps, n);
       ncand += intcol_cands(&c->w, ncand, c->tmp.p, c->tmp.n, d, n, 1,
                             pass ? TIME_FORMS : 1 << INT_DECIMAL);
     }
     if (pass) return colw_put_best(&c->w, kind, 0, ncand);
     int rc = colw_pick(&c->w, kind, ncand, &pick);
     if (rc) return rc;
+    /* Candidate `pick` back to its mode. */
+    for (int m = 0, k = 0; m < (modes | units); m++) {
+      if ((m & ~TIME_UNITS) >= modes) continue;
+      if (k++ == pick) {
+        pick = m;
+        break;
+      }
+    }
   }
   return TL_OK;
 }
 
 static int put_times(cstate *c, tl_span *const *spans, size_t n) {
   if (!n) return TL_OK;
+  uint64_t *st = vec(c, V_START, n, sizeof *st), *en = vec(c, V_END, n, sizeof *en);
+  if (!st || !en) return c->e->rc;
+  for (size_t i = 0; i < n; i++) {
+    st[i] = spans[i]->start_ns;
+    en[i] = spans[i]->end_ns;
+  }
   int rc = plan(c, n);
-  if (!rc) rc = put_time_column(c, 0, spans, n);
-  return rc ? rc : put_time_column(c, 1, spans, n);
+  if (!rc) rc = put_time_column(c, 0, n);
+  return rc ? rc : put_time_column(c, 1, n);
 }
 
 /* One byte per span from get(); left out when all zero. */
@@ -423,8 +496,8 @@ static int put_dropped(cstate *c, tl_span *const *spans, size_t n) {
   }
   if (all_zero(v, 2 * n)) return TL_OK;
   tl_buf *b = colw_cand(&c->w, 0);
-  intcol_write(b, v, n, 0, 0);
-  intcol_write(b, v + n, n, 0, 0);
+  intcol_write(&c->w, b, v, n, 0, 0);
+  intcol_write(&c->w, b, v + n, n, 0, 0);
   return colw_put_best(&c->w, COL_DROPPED, 0, 1);
 }
 
@@ -493,7 +566,7 @@ static int put_links(cstate *c, tl_span *const *spans, size_t n, size_t *n_lists
 static int span_contexts(cstate *c, size_t n, uint32_t traces, col_ctx *ctx) {
   const uint32_t *op = col_ops_of_spans(c->ops);
   uint32_t k = col_ops_count(c->ops), *pop = vec(c, V_PARENT_OP, n, sizeof *pop);
-  if (!pop) return c->e->rc;
+  if (!op || !pop) return c->e->rc;
   for (size_t i = 0; i < n; i++) pop[i] = c->ord.pref[i] >= 0 ? op[c->ord.pref[i]] : k;
   *ctx = (col_ctx){{c->v[V_TRACE].p, op, pop}, {traces, k, k + 1}};
   return TL_OK;
@@ -616,44 +689,47 @@ static int string_at(cstate *c, tl_batch *b, uint64_t code, tl_str *out) {
   return out->ptr ? TL_OK : tl_err_set(c->e, TL_ENOMEM, "columnar: out of memory");
 }
 
-static int get_ids(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
+/* Ids, parents, the time order, flags and trace states into the arrays of
+** the state (phase one of col_decode: no span exists yet).  V_TRACE: the
+** trace of each span; V_PAR: its parent in the block, else -1; V_PIDS: a
+** pointer to its parent's id (NULL for a root). */
+static int get_ids(cstate *c, size_t n, tl_batch *b) {
   uint32_t *tix = vec(c, V_TRACE, n, sizeof *tix);
   uint64_t *codes = vec(c, V_CODES, n, sizeof *codes);
   int64_t *par = vec(c, V_PAR, n, sizeof *par);
-  if (!tix || !par || !codes) return c->e->rc;
+  const uint8_t **pids = vec(c, V_PIDS, n, sizeof *pids);
+  if (!tix || !par || !codes || !pids) return c->e->rc;
   tl_rd rd;
   int rc = colr_get(&c->r, COL_TRACE_IDS, 0, NAME(COL_TRACE_IDS), &rd);
   if (rc) return rc;
   size_t len = tl_rd_left(&rd), traces = len / 16;
   if (len % 16 || traces > n || (n && !traces))
     return col_bad(c->e, NAME(COL_TRACE_IDS), "%zu bytes for %zu spans", len, n);
-  const uint8_t *ids = rd.p;
+  c->trace_ids = rd.p;
   if ((rc = get_ints(c, COL_TRACE_REFS, codes, n, 0))) return rc;
   uint32_t seen = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++)
     if (tl_trace_decode(codes[i], i ? (int64_t)tix[i - 1] : -1, &seen, (uint32_t)traces, &tix[i]))
       return col_bad(c->e, NAME(COL_TRACE_REFS), "span %zu: bad trace code %llu", i,
                      (unsigned long long)codes[i]);
-    memcpy(sp[i]->trace_id, ids + 16 * (size_t)tix[i], 16);
-  }
   if (seen != traces)
     return col_bad(c->e, NAME(COL_TRACE_IDS), "%zu trace ids, %u used", traces, seen);
   c->ntraces = (uint32_t)traces;
   if ((rc = colr_get(&c->r, COL_SPAN_IDS, 0, NAME(COL_SPAN_IDS), &rd))) return rc;
   if (tl_rd_left(&rd) != 8 * n)
     return col_bad(c->e, NAME(COL_SPAN_IDS), "%zu bytes for %zu spans", tl_rd_left(&rd), n);
-  for (size_t i = 0; i < n; i++) memcpy(sp[i]->span_id, rd.p + 8 * i, 8);
+  const uint8_t *span_ids = c->span_ids = rd.p;
   if ((rc = trace_members(c, n, (uint32_t)traces))) return rc;
   const uint32_t *rank = c->v[V_RANK].p, *members = c->v[V_MEMBERS].p, *tstart = c->v[V_TSTART].p;
   if ((rc = get_ints(c, COL_PARENTS, codes, n, 0))) return rc;
   if ((rc = colr_get(&c->r, COL_PARENT_IDS, 0, NAME(COL_PARENT_IDS), &rd))) return rc;
   for (size_t i = 0; i < n; i++) {
     par[i] = -1;
+    pids[i] = NULL;
     if (codes[i] == 0) continue;
     if (codes[i] == 1) {
-      const uint8_t *p = tl_rd_bytes(&rd, 8);
-      if (!p) return col_bad(c->e, NAME(COL_PARENT_IDS), "fewer ids than the parents need");
-      memcpy(sp[i]->parent_span_id, p, 8);
+      if (!(pids[i] = tl_rd_bytes(&rd, 8)))
+        return col_bad(c->e, NAME(COL_PARENT_IDS), "fewer ids than the parents need");
       continue;
     }
     int64_t d = tl_unzigzag(codes[i] - 2), r = (int64_t)rank[i] - d;
@@ -662,7 +738,7 @@ static int get_ids(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
       return col_bad(c->e, NAME(COL_PARENTS), "span %zu: parent reference %lld is not a span "
                      "of its trace", i, (long long)d);
     size_t j = members[tstart[t] + r];
-    memcpy(sp[i]->parent_span_id, sp[j]->span_id, 8);
+    pids[i] = span_ids + 8 * j;
     par[i] = (int64_t)j;
   }
   if ((rc = colr_done(&c->r, &rd, NAME(COL_PARENT_IDS)))) return rc;
@@ -670,55 +746,101 @@ static int get_ids(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
   if ((rc = plan(c, n)) ||
       (rc = col_ops_read(c->ops, &c->r, n, c->ord.order, c->ord.pref)))
     return rc;
-  const uint32_t *op = col_ops_of_spans(c->ops);
-  const uint64_t *flags = col_ops_table(c->ops, OP_FLAGS);
-  for (size_t i = 0; i < n; i++) {
-    if (flags[op[i]] > UINT32_MAX) return col_bad(c->e, NAME(COL_OPS), "flags past 32 bits");
-    sp[i]->flags = (uint32_t)flags[op[i]];
+  /* Flags are a field of the operations: the spans' operations are only
+  ** needed when they differ. */
+  uint64_t flag;
+  c->flags = NULL;
+  if (col_ops_uniform(c->ops, OP_FLAGS, &flag)) {
+    if (flag > UINT32_MAX) return col_bad(c->e, NAME(COL_OPS), "flags past 32 bits");
+    c->flag = (uint32_t)flag;
+  } else {
+    const uint32_t *op = col_ops_of_spans(c->ops);
+    const uint64_t *flags = col_ops_table(c->ops, OP_FLAGS);
+    uint32_t *f = vec(c, V_FLAGS, n, sizeof *f);
+    if (!op || !f) return c->e->rc;
+    for (size_t i = 0; i < n; i++) {
+      if (flags[op[i]] > UINT32_MAX) return col_bad(c->e, NAME(COL_OPS), "flags past 32 bits");
+      f[i] = (uint32_t)flags[op[i]];
+    }
+    c->flags = f;
   }
-  if ((rc = get_strings(c, COL_TRACE_STATES, codes, n))) return rc;
-  for (size_t i = 0; i < n && !rc; i++) rc = string_at(c, b, codes[i], &sp[i]->trace_state);
+  c->states = NULL;
+  if ((rc = get_strings(c, COL_TRACE_STATES, codes, n)) || !c->tab.n) return rc;
+  tl_str *states = vec(c, V_STATES, n, sizeof *states);
+  if (!states) return c->e->rc;
+  for (size_t i = 0; i < n && !rc; i++) rc = string_at(c, b, codes[i], &states[i]);
+  c->states = states;
   return rc;
 }
 
-/* A mode byte then n signed deltas; required when there are spans. */
-/* A mode byte, the references of each span (BEST modes), then n signed
-** deltas; required when there are spans. */
-static int get_deltas(cstate *c, unsigned kind, int modes, int *mode, const uint8_t **sel,
-                      uint64_t *d, size_t n) {
+/* A mode byte, the references of each span (BEST modes), the unit of each
+** time (TIME_UNITS), then n signed deltas; required when there are
+** spans. */
+typedef struct time_col {
+  int mode;
+  const uint8_t *sel, *exps;
+} time_col;
+
+static int get_deltas(cstate *c, unsigned kind, int modes, time_col *t, uint64_t *d, size_t n) {
   tl_rd rd;
   int rc = colr_get(&c->r, kind, 0, NAME(kind), &rd);
+  *t = (time_col){0, NULL, NULL};
   if (rc || !n) return rc;
-  *mode = tl_rd_u8(&rd);
+  int byte = tl_rd_u8(&rd);
   if (rd.err) return col_bad(c->e, NAME(kind), "missing");
-  if (*mode >= modes) return col_bad(c->e, NAME(kind), "unknown mode %d", *mode);
-  if (*mode == modes - 1 && !(*sel = tl_rd_bytes(&rd, n)))
+  t->mode = byte & ~TIME_UNITS;
+  if (t->mode >= modes) return col_bad(c->e, NAME(kind), "unknown mode %d", byte);
+  if ((t->mode == modes - 1 && !(t->sel = tl_rd_bytes(&rd, n))) ||
+      ((byte & TIME_UNITS) && !(t->exps = tl_rd_bytes(&rd, n))))
     return col_bad(c->e, NAME(kind), "truncated");
+  for (size_t k = 0; t->exps && k < n; k++)
+    if (t->exps[k] > TL_MAX_EXP)
+      return col_bad(c->e, NAME(kind), "unit 10^%d past 10^%d", t->exps[k], TL_MAX_EXP);
   rc = intcol_read(&rd, d, n, 1, NAME(kind), c->e);
   return rc ? rc : colr_done(&c->r, &rd, NAME(kind));
 }
 
-static int get_times(cstate *c, tl_span **sp, size_t n) {
+static int get_times(cstate *c, size_t n) {
   uint64_t *ds = vec(c, V_VALS, n, sizeof *ds), *de = vec(c, V_VALS2, n, sizeof *de);
-  const uint8_t *ss = NULL, *se = NULL;
-  int ms = 0, me = 0;
-  if (!ds || !de) return c->e->rc;
-  int rc = get_deltas(c, COL_STARTS, START_MODES, &ms, &ss, ds, n);
-  if (!rc) rc = get_deltas(c, COL_ENDS, END_MODES, &me, &se, de, n);
+  uint64_t *st = vec(c, V_START, n, sizeof *st), *en = vec(c, V_END, n, sizeof *en);
+  time_col ts, te;
+  if (!ds || !de || !st || !en) return c->e->rc;
+  int rc = get_deltas(c, COL_STARTS, START_MODES, &ts, ds, n);
+  if (!rc) rc = get_deltas(c, COL_ENDS, END_MODES, &te, de, n);
   if (rc) return rc;
   const uint32_t *order = c->ord.order;
-  const int64_t *pref = c->ord.pref;
   /* In the order: a start may refer to an earlier span's end. */
   for (size_t k = 0; k < n; k++) {
     size_t i = order[k];
-    int64_t j = pref[i];
-    int rs = ss ? ss[k] : ms, re = se ? se[k] : me, ok;
-    sp[i]->start_ns = ds[k] + start_base(c, rs, i, k ? (int64_t)order[k - 1] : -1, sp, &ok);
-    if (ss && (rs >= START_BEST || !ok))
+    int rs = ts.sel ? ts.sel[k] : ts.mode, re = te.sel ? te.sel[k] : te.mode, ok, sign;
+    uint64_t base = start_base(c, rs, i, k ? (int64_t)order[k - 1] : -1, st, en, &ok);
+    if (ts.sel && (rs >= START_BEST || !ok))
       return col_bad(c->e, NAME(COL_STARTS), "span %zu: bad reference %d", i, rs);
-    if (se && (re >= END_BEST || (re == END_PARENT && j < 0)))
+    st[i] = from_delta(ds[k], base, 1, ts.exps ? ts.exps[k] : 0);
+    base = end_base(c, re, i, st, en, &sign, &ok);
+    if (te.sel && (re >= END_BEST || !ok))
       return col_bad(c->e, NAME(COL_ENDS), "span %zu: bad reference %d", i, re);
-    sp[i]->end_ns = re == END_PARENT && j >= 0 ? sp[j]->end_ns - de[k] : sp[i]->start_ns + de[k];
+    en[i] = from_delta(de[k], base, sign, te.exps ? te.exps[k] : 0);
+  }
+  return TL_OK;
+}
+
+/* Phase two of col_decode: the spans, with what get_ids and get_times
+** left in the arrays, in one pass. */
+static int add_spans(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
+  const uint32_t *tix = c->v[V_TRACE].p;
+  const uint8_t *const *pids = c->v[V_PIDS].p;
+  const uint64_t *st = c->v[V_START].p, *en = c->v[V_END].p;
+  for (size_t i = 0; i < n; i++) {
+    tl_span *s = sp[i] = tl_batch_add_span(b);
+    if (!s) return tl_err_set(c->e, TL_ENOMEM, "columnar: out of memory");
+    memcpy(s->trace_id, c->trace_ids + 16 * (size_t)tix[i], 16);
+    memcpy(s->span_id, c->span_ids + 8 * i, 8);
+    if (pids[i]) memcpy(s->parent_span_id, pids[i], 8);
+    s->flags = c->flags ? c->flags[i] : c->flag;
+    if (c->states) s->trace_state = c->states[i];
+    s->start_ns = st[i];
+    s->end_ns = en[i];
   }
   return TL_OK;
 }
@@ -728,6 +850,7 @@ static int get_times(cstate *c, tl_span **sp, size_t n) {
 static int op_field(cstate *c, int f, uint64_t limit, const char *what, uint64_t *out, size_t n) {
   const uint32_t *op = col_ops_of_spans(c->ops);
   const uint64_t *v = col_ops_table(c->ops, f);
+  if (!op) return c->e->rc;
   for (size_t i = 0; i < n; i++) {
     if (v[op[i]] >= limit)
       return col_bad(c->e, NAME(COL_OPS), "span %zu: %s %llu is past %llu", i, what,
@@ -896,9 +1019,9 @@ static int get_links(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
   return rc ? rc : col_attrs_read(c->attrs, &c->r, ATTR_LINK, lists, total, 1, NULL, NULL, b);
 }
 
+/* Phase three: the fields asked for, into the spans. */
 static int get_columns(cstate *c, tl_span **sp, size_t n, uint32_t fields, tl_batch *b) {
-  int rc = get_ids(c, sp, n, b);
-  if (!rc) rc = get_times(c, sp, n);
+  int rc = TL_OK;
   if (!rc && (fields & TL_FIELD_NAME)) rc = get_names(c, sp, n, b);
   if (!rc && (fields & TL_FIELD_KIND)) {
     uint64_t *kinds = vec(c, V_CODES, n, sizeof *kinds);
@@ -937,8 +1060,8 @@ static int col_decode(void *state, const uint8_t *p, size_t len, size_t n, uint3
   size_t before = tl_batch_count(b);
   tl_span **sp = vec(c, V_SPANS, n, sizeof *sp);
   if (!sp) return c->e->rc;
-  for (size_t i = 0; i < n && !rc; i++)
-    if (!(sp[i] = tl_batch_add_span(b))) rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
+  if ((rc = get_ids(c, n, b)) || (rc = get_times(c, n))) return rc;
+  rc = add_spans(c, sp, n, b);
   if (!rc) rc = get_columns(c, sp, n, fields, b);
   if (rc)
     while (tl_batch_count(b) > before) tl_batch_pop_span(b);
@@ -947,32 +1070,103 @@ static int col_decode(void *state, const uint8_t *p, size_t len, size_t n, uint3
 
 /* ---- dictionaries ------------------------------------------------------------ */
 
-/* The streams of small blocks are the samples: what a dictionary helps
-** most is what every block repeats (resources, names, attribute keys and
-** their values), and a block's streams hold those in their real form. */
+/* The text streams of spans[0..n) (those a dictionary serves), one after
+** another into out; *list (malloc'd) and *count say where each is. */
+static int text_streams(cstate *c, tl_span *const *spans, size_t n, tl_buf *out,
+                        struct col_sample **list, unsigned *count, tl_err *e) {
+  col_writer *w = &c->w;
+  writer_begin(w, 0, e);
+  w->samples = out;
+  w->n_samples = 0;
+  int rc = put_columns(c, spans, n);
+  w->samples = NULL;
+  *count = w->n_samples;
+  if (!rc && out->oom) rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
+  if (!rc && list && !(*list = malloc((*count ? *count : 1) * sizeof **list)))
+    rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
+  if (!rc && list) memcpy(*list, w->sample, *count * sizeof **list);
+  return rc;
+}
+
+typedef struct ranked_stream {
+  size_t at, len;
+  double use; /* bytes saved per byte of dictionary */
+} ranked_stream;
+
+static int by_use(const void *x, const void *y) {
+  const ranked_stream *a = x, *b = y;
+  return (a->use > b->use) - (a->use < b->use);
+}
+
+/* The sample of list[0..n) tagged tag, or NULL. */
+static const struct col_sample *find_sample(const struct col_sample *list, unsigned n,
+                                            uint64_t tag) {
+  for (unsigned i = 0; i < n; i++)
+    if (list[i].tag == tag) return &list[i];
+  return NULL;
+}
+
+/* Training.  A block's text streams are tables (operation names, resources,
+** attribute keys and shapes, the strings of attribute values) that the
+** next blocks largely repeat, so the dictionary is raw content: streams
+** themselves, for zstd to match whole entries of a new block's tables
+** against.  Which streams go in is measured on the two halves of the
+** spans: a stream's use is what the first half's version of it saves on
+** the second half's (compressed with it as the dictionary, against
+** without), per byte.  The dictionary then takes the streams encoded from
+** all the spans (tables that cover more), the most useful first, up to
+** dict_size, and writes them best last, where zstd reaches them with the
+** shortest offsets.  Streams of values that do not repeat (ids, free
+** text) save nothing and stay out. */
 static int col_train(void *state, tl_span *const *spans, size_t n, tl_buf *dict, tl_err *e) {
   cstate *c = state;
-  if (!c->dict_size || n < TL_ZS_MIN_SAMPLES) return TL_OK;
-  size_t k = n / TL_ZS_MIN_SAMPLES < SAMPLE_SPANS ? n / TL_ZS_MIN_SAMPLES : SAMPLE_SPANS;
-  size_t groups = n / k, budget = (size_t)c->dict_size * TL_ZS_SAMPLE_RATIO;
-  tl_buf samples;
-  tl_buf_init(&samples);
-  col_writer *w = &c->w;
-  w->samples = &samples;
-  w->n_samples = 0;
-  int rc = TL_OK;
-  size_t stride = 0;
+  if (!c->dict_size || n < 2 * TRAIN_MIN_SPANS) return TL_OK;
+  size_t half = n / 2;
+  tl_buf all, first, second;
+  tl_buf_init(&all);
+  tl_buf_init(&first);
+  tl_buf_init(&second);
+  struct col_sample *in_all = NULL, *in_first = NULL, *in_second = NULL;
+  ranked_stream *r = NULL;
+  unsigned n_all = 0, n_first = 0, n_second = 0, kept = 0;
   c->e = e;
-  for (size_t g = 0; !rc && g < groups && samples.n < budget; g += stride) {
-    writer_begin(w, 0, e);
-    rc = put_columns(c, spans + g * k, k);
-    /* The stride that fits the budget, estimated from the first group. */
-    if (!stride) stride = samples.n * groups / budget + 1;
+  int rc = text_streams(c, spans, n, &all, &in_all, &n_all, e);
+  if (!rc) rc = text_streams(c, spans, half, &first, &in_first, &n_first, e);
+  if (!rc) rc = text_streams(c, spans + half, n - half, &second, &in_second, &n_second, e);
+  if (!rc && !(r = malloc((n_all ? n_all : 1) * sizeof *r)))
+    rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
+  for (unsigned i = 0; i < n_all && !rc; i++) {
+    const struct col_sample *a = find_sample(in_first, n_first, in_all[i].tag),
+                            *b = find_sample(in_second, n_second, in_all[i].tag);
+    size_t with, without;
+    if (!a || !b) continue;
+    rc = tl_zs_size_with(c->zs, second.p + b->at, b->len, NULL, 0, &without, e);
+    if (!rc) rc = tl_zs_size_with(c->zs, second.p + b->at, b->len, first.p + a->at, a->len, &with, e);
+    if (!rc && with < without)
+      r[kept++] = (ranked_stream){in_all[i].at, in_all[i].len, (double)(without - with) / a->len};
   }
-  w->samples = NULL;
-  if (!rc && samples.oom) rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
-  if (!rc) rc = tl_zs_train(&samples, w->sizes, w->n_samples, (size_t)c->dict_size, dict, e);
-  tl_buf_free(&samples);
+  if (r) qsort(r, kept, sizeof *r, by_use);
+  /* The most useful that fit (one that does not is left out, and a
+  ** smaller one after it may still be taken), written best last. */
+  size_t total = 0;
+  for (size_t i = kept; i-- > 0;) {
+    if (total + r[i].len <= (size_t)c->dict_size) total += r[i].len;
+    else r[i].len = 0;
+  }
+  if (!rc && total >= TL_ZS_MIN_DICT) {
+    size_t start = dict->n;
+    for (size_t i = 0; i < kept; i++) tl_buf_append(dict, all.p + r[i].at, r[i].len);
+    /* Raw content must not start like a formatted zstd dictionary. */
+    if (!dict->oom && memcmp(dict->p + start, TL_ZS_DICT_MAGIC, 4) == 0) dict->p[start] = 0;
+    if (dict->oom) rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
+  }
+  free(r);
+  free(in_all);
+  free(in_first);
+  free(in_second);
+  tl_buf_free(&all);
+  tl_buf_free(&first);
+  tl_buf_free(&second);
   return rc;
 }
 
@@ -983,7 +1177,9 @@ static int col_add_dict(void *state, uint32_t id, const uint8_t *p, size_t n, tl
 const tl_codec_vt tl_codec_columnar = {
     .name = "columnar",
     .id = TL_CODEC_COLUMNAR,
-    .version = 1,
+    /* 2: times in their own units (TIME_UNITS).  Version 1 payloads are
+    ** version 2 payloads that do not use it, and read the same. */
+    .version = 2,
     .partial = 1,
     .create = col_create,
     .destroy = col_destroy,

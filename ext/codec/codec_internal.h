@@ -131,10 +131,24 @@ int tl_zs_has_dict(const tl_zs *z, uint32_t id);
 /* Appends one frame of src[0..n) to out, with dictionary dict (0 = none;
 ** must be known). */
 int tl_zs_compress(tl_zs *z, const void *src, size_t n, uint32_t dict, tl_buf *out, tl_err *e);
+/* A codec that compresses several candidate encodings of a stream to keep
+** the smallest can try them at the level of tl_zs_new and compress the one
+** it keeps again at a higher final level (by default the same level). */
+int tl_zs_set_final_level(tl_zs *z, int level, tl_err *e);
+int tl_zs_compress_final(tl_zs *z, const void *src, size_t n, uint32_t dict, tl_buf *out,
+                         tl_err *e);
 /* Decompresses the frame src[0..n) that must hold exactly size bytes into
 ** dst (size bytes).  TL_EFORMAT naming `what` otherwise. */
 int tl_zs_decompress(tl_zs *z, const uint8_t *src, size_t n, uint32_t dict, uint8_t *dst,
                      size_t size, const char *what, tl_err *e);
+/* The first bytes of a formatted zstd dictionary: raw content that starts
+** with them would be read as one. */
+#define TL_ZS_DICT_MAGIC "\x37\xA4\x30\xEC"
+/* The compressed size of src[0..n) with raw content dict[0..dn) as the
+** dictionary (none when dn is 0), at the level of tl_zs_new: how a codec
+** measures what content would be worth in a dictionary. */
+int tl_zs_size_with(tl_zs *z, const void *src, size_t n, const void *dict, size_t dn,
+                    size_t *size, tl_err *e);
 /* Dictionary training, shared by the codecs that use tl_zs: samples are
 ** gathered up to TL_ZS_SAMPLE_RATIO times the dictionary size; a dictionary
 ** is trained only from at least TL_ZS_MIN_SAMPLES samples, is at most
@@ -228,10 +242,20 @@ int tl_span_order_plan(tl_span_order *o, const int64_t *par, const uint32_t *tix
 ** trace as the previous span, 1 for a new trace (t == seen), 2 + k for the
 ** trace k places before the newest.  Mostly 0 and 1 when spans are grouped
 ** by trace, small numbers when traces interleave. */
-uint64_t tl_trace_code(uint32_t t, int64_t prev, uint32_t seen);
+static inline uint64_t tl_trace_code(uint32_t t, int64_t prev, uint32_t seen) {
+  if ((int64_t)t == prev) return 0;
+  return t == seen ? 1 : 2 + (uint64_t)(seen - 1 - t);
+}
 /* The trace of a code (seen counts new traces, at most traces); TL_EFORMAT
 ** for a code that names none. */
-int tl_trace_decode(uint64_t code, int64_t prev, uint32_t *seen, uint32_t traces, uint32_t *t);
+static inline int tl_trace_decode(uint64_t code, int64_t prev, uint32_t *seen, uint32_t traces,
+                                  uint32_t *t) {
+  if (code == 0 && prev >= 0) *t = (uint32_t)prev;
+  else if (code == 1 && *seen < traces) *t = (*seen)++;
+  else if (code >= 2 && code - 2 < *seen) *t = (uint32_t)(*seen - 1 - (code - 2));
+  else return TL_EFORMAT;
+  return TL_OK;
+}
 /* The spans of each trace in block order, members[tstart[t] ..
 ** tstart[t + 1]), and each span's rank among them; tstart has traces + 1
 ** entries.  A parent coded as a distance in rank stays short even when

@@ -43,7 +43,7 @@
 struct col_attrs {
   tl_strdict keys, shapes, strs;
   tl_vec colmap;  /* key code * N_TYPES + type -> column + 1 */
-  tl_vec col_key, col_type, seq, offs, u64, vals, counts, starts, cursor;
+  tl_vec col_key, col_type, seq, offs, u64, vals, counts, starts, cursor, dsts;
   tl_strtab tab;
   tl_kvbuf kb;
   tl_buf name;
@@ -64,7 +64,7 @@ void col_attrs_free(col_attrs *a) {
   tl_strdict_free(&a->strs);
   tl_vec *vs[] = {&a->colmap, &a->col_key, &a->col_type, &a->seq,        &a->offs,
                    &a->u64,    &a->vals,    &a->counts,   &a->starts,     &a->cursor,
-                   &a->dtypes, &a->dkeys,   &a->dshapes,  &a->dshape_offs, &a->shape_codes, &a->owners, &a->last};
+                   &a->dtypes, &a->dkeys,   &a->dshapes,  &a->dshape_offs, &a->shape_codes, &a->owners, &a->last, &a->dsts};
   for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) tl_vec_free(vs[i]);
   tl_strtab_free(&a->tab);
   tl_kvbuf_free(&a->kb);
@@ -267,7 +267,7 @@ static int put_string_column(col_attrs *a, col_writer *w, unsigned kind, unsigne
   for (size_t i = 0; i < m; i++) v[i] = vals[i]->u.s.len;
   tl_buf *t = colw_cand(w, ncand);
   tl_buf_putc(t, STR_PLAIN);
-  intcol_write(t, v, m, 0, 0);
+  intcol_write(w, t, v, m, 0, 0);
   for (size_t i = 0; i < m; i++)
     if (vals[i]->u.s.len) tl_buf_append(t, vals[i]->u.s.ptr, vals[i]->u.s.len);
   return colw_put_best(w, kind, index, ncand + 1);
@@ -316,7 +316,7 @@ static int put_value_column(col_attrs *a, col_writer *w, int set, uint32_t col, 
     case TL_V_BYTES:
       t = colw_cand(w, 0);
       for (size_t i = 0; i < m; i++) v[i] = vals[i]->u.s.len;
-      intcol_write(t, v, m, 0, 0);
+      intcol_write(w, t, v, m, 0, 0);
       for (size_t i = 0; i < m; i++)
         if (vals[i]->u.s.len) tl_buf_append(t, vals[i]->u.s.ptr, vals[i]->u.s.len);
       return colw_put_best(w, kind, col, 1);
@@ -358,9 +358,12 @@ int col_attrs_write(col_attrs *a, col_writer *w, int set, const tl_attrs *const 
       vals[cursor[seq[k]]++] = &lists[i]->items[j].value;
     }
   const uint8_t *col_type = a->col_type.p;
-  for (uint32_t c = 0; c < ncols && !rc; c++)
+  for (uint32_t c = 0; c < ncols && !rc; c++) {
+    tl_str key = a->keys.items[((const uint32_t *)a->col_key.p)[c]];
+    w->value_tag = tl_hash(key.ptr ? key.ptr : "", key.len) ^ ((uint64_t)set << 8 | col_type[c]);
     rc = put_value_column(a, w, set, c, col_type[c], vals + start[c], owner + start[c],
                           start[c + 1] - start[c]);
+  }
   return rc;
 }
 
@@ -440,8 +443,16 @@ static int read_ints(col_attrs *a, col_reader *r, int set, int part, const char 
   return rc ? rc : colr_done(r, &rd, name);
 }
 
+/* Where value i of a column goes: the value of item dst[i] of kv. */
+typedef struct value_dst {
+  tl_kv *kv;
+  const uint32_t *dst;
+} value_dst;
+
+static inline tl_value *slot(const value_dst *out, size_t i) { return &out->kv[out->dst[i]].value; }
+
 /* Lengths then bytes: m strings (interned, or copied for bytes values). */
-static int read_plain(col_attrs *a, tl_rd *rd, const char *name, tl_value *out, size_t m,
+static int read_plain(col_attrs *a, tl_rd *rd, const char *name, const value_dst *out, size_t m,
                       uint8_t type, tl_batch *b, tl_err *e) {
   uint64_t *len = tl_vec_get(&a->u64, (m ? m : 1) * sizeof *len);
   if (!len) return oom(e);
@@ -455,17 +466,20 @@ static int read_plain(col_attrs *a, tl_rd *rd, const char *name, tl_value *out, 
   if (total > tl_rd_left(rd)) return col_bad(e, name, "strings are truncated");
   for (size_t i = 0; i < m; i++) {
     const char *p = (const char *)tl_rd_bytes(rd, (size_t)len[i]);
-    out[i].type = type;
-    out[i].u.s = type == TL_V_STRING ? tl_batch_intern(b, p, (size_t)len[i])
-                                     : tl_batch_copy(b, p, (size_t)len[i]);
-    if (!out[i].u.s.ptr && len[i]) return oom(e);
+    tl_value *o = slot(out, i);
+    o->type = type;
+    o->u.s = type == TL_V_STRING ? tl_batch_intern(b, p, (size_t)len[i])
+                                 : tl_batch_copy(b, p, (size_t)len[i]);
+    if (!o->u.s.ptr && len[i]) return oom(e);
   }
   return TL_OK;
 }
 
-/* The m values of column `col` of type `type` into out. */
+/* The m values of column `col` of type `type` into their items of out
+** (zeroed memory). */
 static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8_t type,
-                       tl_str key, tl_value *out, const uint32_t *owner, size_t m, tl_batch *b) {
+                       tl_str key, const value_dst *out, const uint32_t *owner, size_t m,
+                       tl_batch *b) {
   tl_buf_reset(&a->name);
   tl_buf_printf(&a->name, "%s.", set_names[set]);
   tl_buf_append(&a->name, key.ptr, key.len > 100 ? 100 : key.len);
@@ -476,7 +490,6 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
   if (rc) return rc;
   if ((type == TL_V_EMPTY) != !tl_rd_left(&rd))
     return col_bad(r->e, name, type == TL_V_EMPTY ? "values of an empty column" : "missing");
-  memset(out, 0, m * sizeof *out);
   uint64_t *v = tl_vec_get(&a->u64, (m ? m : 1) * sizeof *v);
   if (!v) return oom(r->e);
   switch (type) {
@@ -498,9 +511,10 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
         return rc;
       for (size_t i = 0; i < m; i++) {
         if (v[i] >= a->tab.n) return col_bad(r->e, name, "string code past the table");
-        out[i].type = TL_V_STRING;
-        out[i].u.s = tl_strtab_get(&a->tab, b, (uint32_t)v[i]);
-        if (!out[i].u.s.ptr) return oom(r->e);
+        tl_value *o = slot(out, i);
+        o->type = TL_V_STRING;
+        o->u.s = tl_strtab_get(&a->tab, b, (uint32_t)v[i]);
+        if (!o->u.s.ptr) return oom(r->e);
       }
       break;
     }
@@ -514,33 +528,32 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
         for (size_t i = 0; i < m; i++) v[i] = (uint64_t)tl_unzigzag(v[i]);
       }
       for (size_t i = 0; i < m; i++) {
-        out[i].type = TL_V_INT;
-        out[i].u.i = (int64_t)v[i];
+        slot(out, i)->type = TL_V_INT;
+        slot(out, i)->u.i = (int64_t)v[i];
       }
       break;
     }
     case TL_V_DOUBLE:
       if ((rc = intcol_read(&rd, v, m, 0, name, r->e))) return rc;
       for (size_t i = 0; i < m; i++) {
-        out[i].type = type;
-        if (type == TL_V_INT) out[i].u.i = (int64_t)v[i];
-        else memcpy(&out[i].u.d, &v[i], 8);
+        slot(out, i)->type = type;
+        memcpy(&slot(out, i)->u.d, &v[i], 8);
       }
       break;
     case TL_V_BOOL:
       for (size_t i = 0; i < m; i++) {
         uint8_t x = tl_rd_u8(&rd);
         if (rd.err || x > 1) return col_bad(r->e, name, "bad bool");
-        out[i].type = TL_V_BOOL;
-        out[i].u.b = x;
+        slot(out, i)->type = TL_V_BOOL;
+        slot(out, i)->u.b = x;
       }
       break;
     default: { /* array, kvlist */
       char what[160];
       snprintf(what, sizeof what, "columnar payload: stream %s", name);
       for (size_t i = 0; i < m && !rc; i++) {
-        rc = tl_val_read(&rd, b, &a->kb, NULL, &out[i], what, r->e);
-        if (!rc && out[i].type != type) rc = col_bad(r->e, name, "value of another type");
+        rc = tl_val_read(&rd, b, &a->kb, NULL, slot(out, i), what, r->e);
+        if (!rc && slot(out, i)->type != type) rc = col_bad(r->e, name, "value of another type");
       }
     }
   }
@@ -586,36 +599,33 @@ int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists,
   }
   if (!total) return TL_OK;
   for (uint32_t c = 0; c < ncols; c++) count[c + 1] += count[c]; /* now starts */
-  tl_value *vals = tl_vec_get(&a->vals, total * sizeof *vals);
+  uint32_t *dst = tl_vec_get(&a->dsts, total * sizeof *dst);
   tl_kv *kv = tl_batch_alloc(b, total * sizeof *kv);
   size_t *cursor = tl_vec_get(&a->cursor, ((size_t)ncols + 1) * sizeof *cursor);
   uint32_t *owner = tl_vec_get(&a->owners, total * sizeof *owner);
-  if (!vals || !kv || !cursor || !owner) return oom(r->e);
-  /* The list each value belongs to, column by column. */
-  memcpy(cursor, count, (size_t)ncols * sizeof *cursor);
-  for (size_t i = 0; i < n; i++) {
-    size_t m = nshapes ? offs[v[i] + 1] - offs[v[i]] : 0;
-    for (size_t j = 0; j < m; j++) owner[cursor[cols[offs[v[i]] + j]]++] = (uint32_t)i;
-  }
-  const uint8_t *types = a->dtypes.p;
+  if (!dst || !kv || !cursor || !owner) return oom(r->e);
+  /* The items of each list, its keys; column by column, the list each value
+  ** belongs to and the item it goes into. */
   const tl_str *keys = a->dkeys.p;
-  for (uint32_t c = 0; c < ncols && !rc; c++)
-    rc = read_values(a, r, set, c, types[c], keys[c], vals + count[c], owner + count[c],
-                     count[c + 1] - count[c], b);
-  if (rc) return rc;
   memcpy(cursor, count, (size_t)ncols * sizeof *cursor);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0, k = 0; i < n; i++) {
     size_t m = nshapes ? offs[v[i] + 1] - offs[v[i]] : 0;
     lists[i]->items = m ? kv + k : NULL;
     lists[i]->n = (uint32_t)m;
     for (size_t j = 0; j < m; j++, k++) {
       uint32_t c = cols[offs[v[i]] + j];
       kv[k].key = keys[c];
-      kv[k].value = vals[cursor[c]++];
+      owner[cursor[c]] = (uint32_t)i;
+      dst[cursor[c]++] = (uint32_t)k;
     }
   }
-  return TL_OK;
+  const uint8_t *types = a->dtypes.p;
+  for (uint32_t c = 0; c < ncols && !rc; c++) {
+    value_dst out = {kv, dst + count[c]};
+    rc = read_values(a, r, set, c, types[c], keys[c], &out, owner + count[c],
+                     count[c + 1] - count[c], b);
+  }
+  return rc;
 }
 
 int col_attrs_column_name(col_reader *r, int set, unsigned index, tl_buf *out) {

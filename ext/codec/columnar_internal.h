@@ -37,16 +37,26 @@ enum { AP_COLUMNS, AP_SHAPES, AP_REFS, AP_DROPPED, AP_VALUES };
 
 typedef struct col_writer {
   tl_zs *zs;
+  int final; /* the stream kept is compressed again at the final level */
   uint32_t dict, kind_dict; /* the table's dictionary; the one the stream uses */
   tl_buf dir, data;
   unsigned count, last_kind, last_index;
   tl_buf cand[COL_MAX_CAND], packed[COL_MAX_CAND];
+  tl_vec prep; /* integer columns' values as written */
   tl_err *e;
-  /* Training: when samples is set, streams are collected there as
-  ** dictionary samples (sizes[i] bytes each) instead of written. */
+  /* Training: when samples is set, the text streams are collected there
+  ** one after another (sample[i] says where each is) instead of written.
+  ** A sample's tag names its content the same way in every block: the
+  ** stream kind and index, or for attribute values the set, key and type
+  ** of the column (value_tag, set by the attribute writer), whose index
+  ** depends on the order keys come in. */
   tl_buf *samples;
-  size_t *sizes;
+  struct col_sample {
+    size_t at, len;
+    uint64_t tag;
+  } *sample;
   unsigned n_samples, cap_samples;
+  uint64_t value_tag;
 } col_writer;
 
 /* Adds a stream (nothing when n is 0: an absent stream reads as empty),
@@ -75,7 +85,8 @@ enum { INT_PLANES = 1, INT_DECIMAL = 2, INT_BITS = 4 };
 /* Which forms intcol_cands tries: bit f for form f. */
 #define FORMS_PLAIN 0x3   /* LEB128, planes */
 #define FORMS_ALL 0x5f    /* forms 0, 1, 2, 3, 4, 6 */
-void intcol_write(tl_buf *out, const uint64_t *v, size_t n, int is_signed, int form);
+void intcol_write(col_writer *w, tl_buf *out, const uint64_t *v, size_t n, int is_signed,
+                  int form);
 /* The forms given as candidates first, first+1, ..., each after
 ** prefix[0..np); returns how many. */
 int intcol_cands(col_writer *w, int first, const void *prefix, size_t np, const uint64_t *v,
@@ -135,14 +146,20 @@ void col_ops_free(col_ops *o);
 ** order and pref as plan() (codec_columnar.c) leaves them. */
 int col_ops_write(col_ops *o, col_writer *w, const uint64_t *const *fields, size_t n,
                   const uint32_t *order, const int64_t *pref);
-/* Reads them back: then col_ops_of_spans() is each span's operation and
-** col_ops_table(f) field f of each operation (col_ops_count() of them),
-** unchecked against the tables they index. */
+/* Reads the operations back: then col_ops_table(f) is field f of each
+** operation (col_ops_count() of them), unchecked against the tables they
+** index, and col_ops_of_spans() each span's operation.  order and pref
+** must stay valid until the last col_ops_of_spans() of the block. */
 int col_ops_read(col_ops *o, col_reader *r, size_t n, const uint32_t *order,
                  const int64_t *pref);
 uint32_t col_ops_count(const col_ops *o);
 const uint64_t *col_ops_table(const col_ops *o, int field);
-const uint32_t *col_ops_of_spans(const col_ops *o);
+/* 1 with *value when every operation has the same field f (then no span
+** needs its own operation to know it), else 0. */
+int col_ops_uniform(const col_ops *o, int field, uint64_t *value);
+/* The operation of each span; the decoder reads the op_refs stream on the
+** first call of a block.  NULL with the reader's error set when it fails. */
+const uint32_t *col_ops_of_spans(col_ops *o);
 
 /* ---- attribute sets (columnar_attrs.c) ----------------------------------- */
 

@@ -100,16 +100,18 @@ tl_buf *colw_cand(col_writer *w, int i) {
   return &w->cand[i];
 }
 
-static int add_sample(col_writer *w, const tl_buf *c) {
+static int add_sample(col_writer *w, unsigned kind, unsigned index, const tl_buf *c) {
   if (!c->n) return TL_OK;
   if (w->n_samples == w->cap_samples) {
     unsigned cap = w->cap_samples ? 2 * w->cap_samples : 256;
-    size_t *sizes = realloc(w->sizes, cap * sizeof *sizes);
-    if (!sizes) return tl_err_set(w->e, TL_ENOMEM, "columnar: out of memory");
-    w->sizes = sizes;
+    struct col_sample *sample = realloc(w->sample, cap * sizeof *sample);
+    if (!sample) return tl_err_set(w->e, TL_ENOMEM, "columnar: out of memory");
+    w->sample = sample;
     w->cap_samples = cap;
   }
-  w->sizes[w->n_samples++] = c->n;
+  int values = kind >= COL_ATTRS && (kind - COL_ATTRS) % 8 == AP_VALUES;
+  uint64_t tag = values ? w->value_tag : (uint64_t)kind << 32 | index;
+  w->sample[w->n_samples++] = (struct col_sample){w->samples->n, c->n, tag};
   tl_buf_append(w->samples, c->p, c->n);
   return TL_OK;
 }
@@ -132,7 +134,7 @@ int colw_put_best(col_writer *w, unsigned kind, unsigned index, int ncand) {
 }
 
 int colw_put_best_text(col_writer *w, unsigned kind, unsigned index, int ncand, int text) {
-  if (w->samples) return text ? add_sample(w, &w->cand[0]) : TL_OK;
+  if (w->samples) return text ? add_sample(w, kind, index, &w->cand[0]) : TL_OK;
   w->kind_dict = text ? w->dict : 0;
   int best = -1, best_packed = 0;
   size_t best_size = 0;
@@ -146,6 +148,15 @@ int colw_put_best_text(col_writer *w, unsigned kind, unsigned index, int ncand, 
   }
   const tl_buf *c = &w->cand[best];
   if (!c->n) return TL_OK;
+  if (w->final && c->n >= MIN_COMPRESS) {
+    /* The candidates were measured at the fast level; the one kept is
+    ** compressed at the final one. */
+    tl_buf *f = &w->packed[best];
+    tl_buf_reset(f);
+    int rc = tl_zs_compress_final(w->zs, c->p, c->n, w->kind_dict, f, w->e);
+    if (rc) return rc;
+    best_packed = f->n < c->n;
+  }
   if (best_packed)
     return put_entry(w, kind, index, w->kind_dict ? 2 : 1, w->packed[best].p, w->packed[best].n,
                      c->n);
@@ -165,98 +176,139 @@ static uint64_t magnitude(uint64_t v, int is_signed) {
   return is_signed && (int64_t)v < 0 ? 0 - v : v;
 }
 
-/* Value i as written: magnitude divided by g and by 10^e, sign kept,
-** zigzagged when signed. */
-static uint64_t stored(const uint64_t *v, size_t i, int is_signed, uint64_t g, int e) {
-  uint64_t m = magnitude(v[i], is_signed) / g / tl_pow10[e];
-  if (!is_signed) return m;
-  return tl_zigzag((int64_t)v[i] < 0 ? (int64_t)(0 - m) : (int64_t)m);
-}
-
-/* A zigzagged value as magnitude and sign (signed columns), or as it is. */
-static uint64_t bits_magnitude(uint64_t x, int is_signed, int *sign) {
-  *sign = 0;
-  if (!is_signed) return x;
-  int64_t sv = tl_unzigzag(x);
-  *sign = sv < 0;
-  return sv < 0 ? 0 - (uint64_t)sv : (uint64_t)sv;
-}
-
-void intcol_write(tl_buf *out, const uint64_t *v, size_t n, int is_signed, int form) {
-  uint64_t g = 0, max = 0;
+/* The scale of a column: the gcd of its magnitudes (1 for all zeros). */
+static uint64_t column_scale(const uint64_t *v, size_t n, int is_signed) {
+  uint64_t g = 0;
   for (size_t i = 0; i < n && g != 1; i++) g = gcd64(magnitude(v[i], is_signed), g);
-  if (g == 0) g = 1;
+  return g ? g : 1;
+}
+
+/* What every form of a column writes for value i: its magnitude divided by
+** g and, with exps, by 10^exps[i], the sign kept; signed values zigzagged.
+** Into x[0..n); exps[i] (when exps is not NULL) the decimal exponents. */
+static void prepare(const uint64_t *v, size_t n, int is_signed, uint64_t g, uint8_t *exps,
+                    uint64_t *x) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t m = magnitude(v[i], is_signed);
+    if (g != 1) m /= g;
+    if (exps) {
+      int e = tl_decimal_exp(m);
+      exps[i] = (uint8_t)e;
+      if (e) m /= tl_pow10[e];
+    }
+    x[i] = !is_signed ? m : tl_zigzag((int64_t)v[i] < 0 ? (int64_t)(0 - m) : (int64_t)m);
+  }
+}
+
+/* The body of a column of prepared values x (see prepare) in form `form`. */
+static void write_prepared(tl_buf *out, const uint64_t *x, const uint8_t *exps, size_t n,
+                           int is_signed, int form, uint64_t g) {
   tl_buf_putc(out, (char)form);
   tl_buf_varint(out, g);
-  /* Room for everything at once: exponents (n), planes (1 + 8n) or
-  ** LEB128s (10n); out->p then stays where it is. */
+  /* Room for everything at once: exponents (n), planes (1 + 8n), bit
+  ** lengths and bits (9n) or LEB128s (10n); out->p then stays where it
+  ** is. */
   if (tl_buf_reserve(out, 11 * n + 16)) return;
-  size_t exps_at = out->n;
-  uint8_t *exps = (uint8_t *)out->p + exps_at;
   if (form & INT_DECIMAL) {
-    for (size_t i = 0; i < n; i++)
-      exps[i] = (uint8_t)tl_decimal_exp(magnitude(v[i], is_signed) / g);
+    memcpy(out->p + out->n, exps, n);
     out->n += n;
   }
-#define E(i) ((form & INT_DECIMAL) ? exps[i] : 0)
+  uint8_t *p = (uint8_t *)out->p + out->n;
   if (form & INT_BITS) {
     /* Bit lengths first, one byte each (for signed columns twice the length
     ** of the magnitude plus the sign: a sign that hardly changes then costs
     ** next to nothing), then the bits below each magnitude's top bit,
     ** packed least significant first. */
-    uint8_t *lens = (uint8_t *)out->p + out->n;
     for (size_t i = 0; i < n; i++) {
-      int sign;
-      uint64_t x = bits_magnitude(stored(v, i, is_signed, g, E(i)), is_signed, &sign);
-      int len = 0;
-      while (len < 64 && (x >> len)) len++;
-      lens[i] = (uint8_t)(is_signed ? 2 * len + sign : len);
+      uint64_t m = is_signed ? x[i] >> 1 : x[i];
+      /* A zigzagged negative is the magnitude - 1, odd. */
+      if (is_signed && (x[i] & 1)) m++;
+      int len = m ? 64 - __builtin_clzll(m) : 0;
+      p[i] = (uint8_t)(is_signed ? 2 * len + (int)(x[i] & 1) : len);
     }
-    out->n += n;
+    uint8_t *q = p + n;
     uint64_t acc = 0;
     int have = 0;
     for (size_t i = 0; i < n; i++) {
-      int sign, len = is_signed ? lens[i] / 2 : lens[i];
-      uint64_t x = bits_magnitude(stored(v, i, is_signed, g, E(i)), is_signed, &sign);
-      for (int b = 0; b < len - 1; b++) {
-        acc |= ((x >> b) & 1) << have;
-        if (++have == 64) {
-          tl_buf_le64(out, acc);
-          acc = 0;
-          have = 0;
-        }
+      int len = is_signed ? p[i] >> 1 : p[i];
+      if (len <= 1) continue;
+      uint64_t m = is_signed ? (x[i] >> 1) + (x[i] & 1) : x[i];
+      int nb = len - 1;
+      m &= (1ull << nb) - 1;
+      acc |= m << have;
+      if (have + nb >= 64) {
+        for (int b = 0; b < 8; b++) *q++ = (uint8_t)(acc >> (8 * b));
+        acc = have ? m >> (64 - have) : 0;
+        have = have + nb - 64;
+      } else {
+        have += nb;
       }
     }
-    for (; have > 0; have -= 8, acc >>= 8) tl_buf_putc(out, (char)(acc & 0xff));
+    for (; have > 0; have -= 8, acc >>= 8) *q++ = (uint8_t)acc;
+    out->n = (size_t)(q - (uint8_t *)out->p);
     return;
   }
   if (!(form & INT_PLANES)) {
-    for (size_t i = 0; i < n; i++) tl_buf_varint(out, stored(v, i, is_signed, g, E(i)));
+    for (size_t i = 0; i < n; i++) {
+      uint64_t v = x[i];
+      while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+      }
+      *p++ = (uint8_t)v;
+    }
+    out->n = (size_t)(p - (uint8_t *)out->p);
     return;
   }
-  for (size_t i = 0; i < n; i++) {
-    uint64_t x = stored(v, i, is_signed, g, E(i));
-    if (x > max) max = x;
-  }
+  uint64_t max = 0;
+  for (size_t i = 0; i < n; i++) max |= x[i];
   int width = 0;
   while (width < 8 && (max >> (8 * width))) width++;
-  tl_buf_putc(out, (char)width);
-  for (int b = 0; b < width; b++) {
-    uint8_t *p = (uint8_t *)out->p + out->n;
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(stored(v, i, is_signed, g, E(i)) >> (8 * b));
-    out->n += n;
+  *p++ = (uint8_t)width;
+  for (int b = 0; b < width; b++, p += n)
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(x[i] >> (8 * b));
+  out->n = (size_t)(p - (uint8_t *)out->p);
+}
+
+/* Scratch for prepared values: x, x with decimal exponents, exponents. */
+static int scratch(col_writer *w, size_t n, uint64_t **x, uint64_t **xd, uint8_t **exps) {
+  uint64_t *p = tl_vec_get(&w->prep, (n ? n : 1) * (2 * sizeof *p + 1));
+  if (!p) return tl_err_set(w->e, TL_ENOMEM, "columnar: out of memory");
+  *x = p;
+  *xd = p + n;
+  *exps = (uint8_t *)(p + 2 * n);
+  return TL_OK;
+}
+
+void intcol_write(col_writer *w, tl_buf *out, const uint64_t *v, size_t n, int is_signed,
+                  int form) {
+  uint64_t *x, *xd, g = column_scale(v, n, is_signed);
+  uint8_t *exps;
+  if (scratch(w, n, &x, &xd, &exps)) {
+    out->oom = 1;
+    return;
   }
-#undef E
+  prepare(v, n, is_signed, g, (form & INT_DECIMAL) ? exps : NULL, x);
+  write_prepared(out, x, exps, n, is_signed, form, g);
 }
 
 int intcol_cands(col_writer *w, int first, const void *prefix, size_t np, const uint64_t *v,
                  size_t n, int is_signed, int forms) {
+  uint64_t *x, *xd, g = column_scale(v, n, is_signed);
+  uint8_t *exps;
+  if (scratch(w, n, &x, &xd, &exps)) {
+    colw_cand(w, first)->oom = 1; /* colw_put_best says so */
+    return 1;
+  }
+  int plain = forms & 0x33, decimal = forms & 0xcc; /* forms without, with INT_DECIMAL */
+  if (plain) prepare(v, n, is_signed, g, NULL, x);
+  if (decimal) prepare(v, n, is_signed, g, exps, xd);
   int k = 0;
   for (int form = 0; form < 8; form++) {
     if (!(forms & (1 << form)) || ((form & INT_PLANES) && (form & INT_BITS))) continue;
     tl_buf *c = colw_cand(w, first + k++);
     tl_buf_append(c, prefix, np);
-    intcol_write(c, v, n, is_signed, form);
+    write_prepared(c, (form & INT_DECIMAL) ? xd : x, exps, n, is_signed, form, g);
   }
   return k;
 }
@@ -265,6 +317,118 @@ int colw_put_ints(col_writer *w, unsigned kind, unsigned index, const uint64_t *
                   int is_signed) {
   if (!n) return TL_OK;
   return colw_put_best(w, kind, index, intcol_cands(w, 0, NULL, 0, v, n, is_signed, FORMS_PLAIN));
+}
+
+/* Little-endian 64-bit load of 8 bytes that are there. */
+static inline uint64_t load_le64(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  return w;
+}
+
+/* nb (< 64) bits of p[0..size) from bit `at` on, least significant first;
+** the caller has checked that they are there. */
+static inline uint64_t get_bits(const uint8_t *p, size_t size, uint64_t at, unsigned nb) {
+  size_t byte = (size_t)(at >> 3);
+  unsigned sh = (unsigned)(at & 7);
+  uint64_t w = 0;
+  if (byte + 8 <= size) {
+    w = load_le64(p + byte) >> sh;
+    if (sh + nb > 64) w |= (uint64_t)p[byte + 8] << (64 - sh);
+  } else {
+    for (size_t k = 0; byte + k < size; k++) w |= (uint64_t)p[byte + k] << (8 * k);
+    w >>= sh;
+  }
+  return w & ((1ull << nb) - 1);
+}
+
+/* The bit-length form (INT_BITS): n length bytes, then the packed bits.
+** Signed values come out as they are (two's complement), not zigzagged. */
+static int read_bits_form(tl_rd *r, uint64_t *v, size_t n, int is_signed, const char *what,
+                          tl_err *e) {
+  const uint8_t *lens = tl_rd_bytes(r, n);
+  if (!lens) return col_bad(e, what, "integer column holds fewer than %zu values", n);
+  uint64_t bits = 0;
+  unsigned bad = 0, shift = is_signed ? 1 : 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned len = lens[i] >> shift;
+    bad |= len > 64;
+    bits += len ? len - 1u : 0;
+  }
+  if (bad) return col_bad(e, what, "bit length past 64");
+  size_t size = (size_t)((bits + 7) / 8);
+  const uint8_t *p = tl_rd_bytes(r, size);
+  if (!p) return col_bad(e, what, "integer column holds fewer than %zu values", n);
+  uint64_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned len = lens[i] >> shift, nb = len ? len - 1 : 0;
+    size_t byte = (size_t)(at >> 3);
+    unsigned sh = (unsigned)(at & 7);
+    uint64_t w;
+    if (byte + 16 <= size) /* 64 bits from `at`, without a bounds check */
+      w = load_le64(p + byte) >> sh | (load_le64(p + byte + 8) << 1) << (63 - sh);
+    else
+      w = nb ? get_bits(p, size, at, nb) : 0;
+    uint64_t x = (len ? 1ull << nb : 0) | (w & ((1ull << nb) - 1));
+    at += nb;
+    v[i] = is_signed && (lens[i] & 1) ? 0 - x : x;
+  }
+  return TL_OK;
+}
+
+/* A LEB128 value of at most eight bytes from the eight at p (which are
+** there): its length into *len, 0 when it is longer. */
+static inline uint64_t leb8(const uint8_t *p, unsigned *len) {
+  if (p[0] < 0x80) { /* most codes */
+    *len = 1;
+    return p[0];
+  }
+  uint64_t w = load_le64(p), stops = ~w & 0x8080808080808080ull;
+  if (!stops) {
+    *len = 0;
+    return 0;
+  }
+  unsigned k = (unsigned)(__builtin_ctzll(stops) >> 3) + 1;
+  *len = k;
+  if (k < 8) w &= (1ull << (8 * k)) - 1;
+  return (w & 0x7f) | (w >> 1 & 0x7f << 7) | (w >> 2 & 0x7full << 14) | (w >> 3 & 0x7full << 21) |
+         (w >> 4 & 0x7full << 28) | (w >> 5 & 0x7full << 35) | (w >> 6 & 0x7full << 42) |
+         (w >> 7 & 0x7full << 49);
+}
+
+/* One LEB128 per value: while ten bytes are left, eight at a time without
+** a bounds check per byte (tl_rd_varint's rules: at most ten bytes, none
+** past 2^64). */
+static int read_leb_form(tl_rd *r, uint64_t *v, size_t n, const char *what, tl_err *e) {
+  const uint8_t *p = r->p, *end = r->end;
+  size_t i = 0;
+  for (; i < n && end - p >= 10; i++) {
+    unsigned len;
+    uint64_t x = leb8(p, &len);
+    if (len) {
+      p += len;
+    } else { /* nine or ten bytes */
+      x = 0;
+      for (int b = 0; b < 9; b++) x |= (uint64_t)(p[b] & 0x7f) << (7 * b);
+      if (p[8] < 0x80) {
+        p += 9;
+      } else {
+        if (p[9] > 1) return col_bad(e, what, "value %zu past 64 bits", i);
+        x |= (uint64_t)p[9] << 63;
+        p += 10;
+      }
+    }
+    v[i] = x;
+  }
+  r->p = p;
+  for (; i < n; i++) {
+    v[i] = tl_rd_varint(r);
+    if (r->err) return col_bad(e, what, "integer column holds fewer than %zu values", n);
+  }
+  return TL_OK;
 }
 
 int intcol_read(tl_rd *r, uint64_t *v, size_t n, int is_signed, const char *what, tl_err *e) {
@@ -277,46 +441,36 @@ int intcol_read(tl_rd *r, uint64_t *v, size_t n, int is_signed, const char *what
   const uint8_t *exps = NULL;
   if ((form & INT_DECIMAL) && !(exps = tl_rd_bytes(r, n)))
     return col_bad(e, what, "integer column holds fewer than %zu values", n);
+  int rc = TL_OK, zigzagged = is_signed;
   if (form & INT_BITS) {
-    const uint8_t *lens = tl_rd_bytes(r, n);
-    if (!lens) return col_bad(e, what, "integer column holds fewer than %zu values", n);
-    uint64_t bits = 0;
-    for (size_t i = 0; i < n; i++) {
-      unsigned len = is_signed ? lens[i] / 2u : lens[i];
-      if (len > 64) return col_bad(e, what, "bit length past 64");
-      bits += len ? len - 1u : 0;
-    }
-    const uint8_t *p = tl_rd_bytes(r, (size_t)((bits + 7) / 8));
-    if (!p) return col_bad(e, what, "integer column holds fewer than %zu values", n);
-    uint64_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-      unsigned len = is_signed ? lens[i] / 2u : lens[i];
-      uint64_t x = len ? 1ull << (len - 1) : 0;
-      for (unsigned b = 0; b + 1 < len; b++, at++)
-        x |= (uint64_t)((p[at >> 3] >> (at & 7)) & 1) << b;
-      /* Back to zigzag, which the scaling below undoes. */
-      v[i] = is_signed ? tl_zigzag(lens[i] & 1 ? (int64_t)(0 - x) : (int64_t)x) : x;
-    }
+    rc = read_bits_form(r, v, n, is_signed, what, e);
+    zigzagged = 0;
   } else if (!(form & INT_PLANES)) {
-    for (size_t i = 0; i < n; i++) v[i] = tl_rd_varint(r);
-    if (r->err) return col_bad(e, what, "integer column holds fewer than %zu values", n);
+    rc = read_leb_form(r, v, n, what, e);
   } else {
     uint8_t width = tl_rd_u8(r);
     if (r->err || width > 8) return col_bad(e, what, "bad integer column width");
     if (width && tl_rd_left(r) / width < n)
       return col_bad(e, what, "integer column holds fewer than %zu values", n);
-    memset(v, 0, n * sizeof *v);
-    for (int b = 0; b < width; b++) {
-      const uint8_t *p = tl_rd_bytes(r, n);
-      for (size_t i = 0; i < n; i++) v[i] |= (uint64_t)p[i] << (8 * b);
+    const uint8_t *p = tl_rd_bytes(r, (size_t)width * n);
+    for (size_t i = 0; i < n; i++) {
+      uint64_t x = 0;
+      for (int b = 0; b < width; b++) x |= (uint64_t)p[(size_t)b * n + i] << (8 * b);
+      v[i] = x;
     }
   }
+  if (rc) return rc;
   /* Scaling back wraps modulo 2^64: only a crafted column overflows, and it
   ** then decodes to some value without undefined behaviour. */
-  for (size_t i = 0; i < n; i++) {
-    uint64_t m = exps ? (exps[i] > TL_MAX_EXP ? 0 : tl_pow10[exps[i]]) : 1;
-    if (exps && exps[i] > TL_MAX_EXP) return col_bad(e, what, "decimal exponent past %d", TL_MAX_EXP);
-    v[i] = (is_signed ? (uint64_t)tl_unzigzag(v[i]) : v[i]) * m * g;
+  if (zigzagged)
+    for (size_t i = 0; i < n; i++) v[i] = (uint64_t)tl_unzigzag(v[i]);
+  if (exps) {
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= exps[i] > TL_MAX_EXP;
+    if (bad) return col_bad(e, what, "decimal exponent past %d", TL_MAX_EXP);
+    for (size_t i = 0; i < n; i++) v[i] *= tl_pow10[exps[i]] * g;
+  } else if (g != 1) {
+    for (size_t i = 0; i < n; i++) v[i] *= g;
   }
   return TL_OK;
 }

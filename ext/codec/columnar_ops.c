@@ -38,8 +38,16 @@ typedef struct u64map {
 struct col_ops {
   tl_strdict tuples;  /* encoder: operation tuples by content */
   tl_vec tuple_vals, table, ops, codes, list_len;
+  tl_vec list_at, pool; /* decoder: each context's list, in a pool */
   u64map map;
   uint32_t k;
+  /* Decoder: the op_refs stream is only read when a span's operation is
+  ** asked for (col_ops_of_spans), with what col_ops_read was given. */
+  col_reader *r;
+  size_t n;
+  const uint32_t *order;
+  const int64_t *pref;
+  int resolved;
 };
 
 col_ops *col_ops_new(void) { return calloc(1, sizeof(col_ops)); }
@@ -52,6 +60,8 @@ void col_ops_free(col_ops *o) {
   tl_vec_free(&o->ops);
   tl_vec_free(&o->codes);
   tl_vec_free(&o->list_len);
+  tl_vec_free(&o->list_at);
+  tl_vec_free(&o->pool);
   free(o->map.keys);
   free(o->map.vals);
   free(o);
@@ -90,14 +100,20 @@ uint32_t col_ops_count(const col_ops *o) { return o->k; }
 const uint64_t *col_ops_table(const col_ops *o, int field) {
   return (const uint64_t *)o->table.p + (size_t)field * o->k;
 }
-const uint32_t *col_ops_of_spans(const col_ops *o) { return o->ops.p; }
 
-/* Per span operation (ops[i]) to context codes in the time order, or back
-** (decode): the two directions share the walk.  ctx of a span is its
-** parent's operation, k for none.  Map keys: (ctx, op) to the list index
-** when encoding, (ctx, list index) to the operation when decoding. */
-static int walk(col_ops *o, uint64_t *codes, uint32_t *ops, size_t n, const uint32_t *order,
-                const int64_t *pref, int decode, const char *name, tl_err *e) {
+int col_ops_uniform(const col_ops *o, int field, uint64_t *value) {
+  const uint64_t *v = col_ops_table(o, field);
+  for (uint32_t k = 1; k < o->k; k++)
+    if (v[k] != v[0]) return 0;
+  *value = o->k ? v[0] : 0;
+  return 1;
+}
+
+/* Per span operation (ops[i]) to context codes in the time order.  ctx of
+** a span is its parent's operation, k for none; the map takes (ctx, op) to
+** the operation's index in the list of ctx. */
+static int walk_encode(col_ops *o, uint64_t *codes, const uint32_t *ops, size_t n,
+                       const uint32_t *order, const int64_t *pref, tl_err *e) {
   uint32_t *len = tl_vec_get(&o->list_len, ((size_t)o->k + 1) * sizeof *len);
   if (!len || map_reset(&o->map, n)) return tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
   memset(len, 0, ((size_t)o->k + 1) * sizeof *len);
@@ -105,25 +121,73 @@ static int walk(col_ops *o, uint64_t *codes, uint32_t *ops, size_t n, const uint
     size_t i = order[k];
     uint64_t ctx = pref[i] >= 0 ? ops[pref[i]] : o->k;
     int found;
-    if (!decode) {
-      uint32_t *slot = map_slot(&o->map, ctx << 32 | ops[i], &found);
-      codes[k] = found ? *slot : len[ctx] + (uint64_t)ops[i];
-      if (!found) *slot = len[ctx]++;
-      continue;
-    }
+    uint32_t *slot = map_slot(&o->map, ctx << 32 | ops[i], &found);
+    codes[k] = found ? *slot : len[ctx] + (uint64_t)ops[i];
+    if (!found) *slot = len[ctx]++;
+  }
+  return TL_OK;
+}
+
+/* The reverse: codes to operations.  Each context's list lives in a pool,
+** moved to the pool's end with twice the room when full, so a lookup is an
+** index and the pool holds at most 4 entries per span and per context. */
+static int walk_decode(col_ops *o, const uint64_t *codes, uint32_t *ops, size_t n,
+                       const uint32_t *order, const int64_t *pref, tl_err *e) {
+  size_t nctx = (size_t)o->k + 1;
+  uint32_t *len = tl_vec_get(&o->list_len, 2 * nctx * sizeof *len);
+  size_t *at = tl_vec_get(&o->list_at, nctx * sizeof *at);
+  uint32_t *pool = tl_vec_get(&o->pool, 64 * sizeof *pool);
+  if (!len || !at || !pool) return tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
+  uint32_t *cap = len + nctx;
+  memset(len, 0, 2 * nctx * sizeof *len);
+  size_t used = 0;
+  for (size_t k = 0; k < n; k++) {
+    size_t i = order[k];
+    uint32_t ctx = pref[i] >= 0 ? ops[pref[i]] : o->k;
     uint64_t c = codes[k];
     if (c < len[ctx]) {
-      ops[i] = *map_slot(&o->map, ctx << 32 | c, &found);
+      ops[i] = pool[at[ctx] + c];
       continue;
     }
     if (c - len[ctx] >= o->k)
-      return col_bad(e, name, "span %zu: operation %llu past the %u operations", i,
+      return col_bad(e, "op_refs", "span %zu: operation %llu past the %u operations", i,
                      (unsigned long long)(c - len[ctx]), o->k);
     ops[i] = (uint32_t)(c - len[ctx]);
-    *map_slot(&o->map, ctx << 32 | len[ctx], &found) = ops[i];
-    len[ctx]++;
+    if (len[ctx] == cap[ctx]) {
+      uint32_t room = cap[ctx] ? 2 * cap[ctx] : 4;
+      if (!(pool = tl_vec_get(&o->pool, (used + room) * sizeof *pool)))
+        return tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
+      memcpy(pool + used, pool + at[ctx], len[ctx] * sizeof *pool);
+      at[ctx] = used;
+      cap[ctx] = room;
+      used += room;
+    }
+    pool[at[ctx] + len[ctx]++] = ops[i];
   }
   return TL_OK;
+}
+
+const uint32_t *col_ops_of_spans(col_ops *o) {
+  if (o->resolved) return o->ops.p;
+  col_reader *r = o->r;
+  size_t n = o->n;
+  uint32_t *ops = tl_vec_get(&o->ops, (n ? n : 1) * sizeof *ops);
+  uint64_t *codes = tl_vec_get(&o->codes, (n ? n : 1) * sizeof *codes);
+  if (!ops || !codes) {
+    tl_err_set(r->e, TL_ENOMEM, "columnar: out of memory");
+    return NULL;
+  }
+  tl_rd rd;
+  int rc = n ? colr_get(r, COL_OP_REFS, 0, "op_refs", &rd) : TL_OK;
+  if (!rc && n) {
+    if (!tl_rd_left(&rd)) memset(codes, 0, n * sizeof *codes);
+    else if (!(rc = intcol_read(&rd, codes, n, 0, "op_refs", r->e)))
+      rc = colr_done(r, &rd, "op_refs");
+  }
+  if (!rc && n) rc = walk_decode(o, codes, ops, n, o->order, o->pref, r->e);
+  if (rc) return NULL;
+  o->resolved = 1;
+  return ops;
 }
 
 int col_ops_write(col_ops *o, col_writer *w, const uint64_t *const *fields, size_t n,
@@ -142,6 +206,7 @@ int col_ops_write(col_ops *o, col_writer *w, const uint64_t *const *fields, size
     ops[i] = (uint32_t)op;
   }
   o->k = o->tuples.n;
+  o->resolved = 1;
   if (!n) return TL_OK;
   uint64_t *col = tl_vec_get(&o->table, (size_t)o->k * sizeof *col);
   if (!col) return tl_err_set(w->e, TL_ENOMEM, "columnar: out of memory");
@@ -149,10 +214,10 @@ int col_ops_write(col_ops *o, col_writer *w, const uint64_t *const *fields, size
   tl_buf_varint(t, o->k);
   for (int f = 0; f < OP_FIELDS; f++) {
     for (uint32_t k = 0; k < o->k; k++) col[k] = ((const uint64_t *)o->tuples.items[k].ptr)[f];
-    intcol_write(t, col, o->k, 0, 0);
+    intcol_write(w, t, col, o->k, 0, 0);
   }
   int rc = colw_put_best(w, COL_OPS, 0, 1);
-  if (!rc) rc = walk(o, codes, ops, n, order, pref, 0, "op_refs", w->e);
+  if (!rc) rc = walk_encode(o, codes, ops, n, order, pref, w->e);
   return rc ? rc : colw_put_ints(w, COL_OP_REFS, 0, codes, n, 0);
 }
 
@@ -160,6 +225,11 @@ int col_ops_read(col_ops *o, col_reader *r, size_t n, const uint32_t *order,
                  const int64_t *pref) {
   tl_rd rd;
   o->k = 0;
+  o->r = r;
+  o->n = n;
+  o->order = order;
+  o->pref = pref;
+  o->resolved = 0;
   int rc = colr_get(r, COL_OPS, 0, "ops", &rd);
   if (rc || !n) return rc;
   if (!tl_rd_left(&rd)) return col_bad(r->e, "ops", "missing");
@@ -167,18 +237,11 @@ int col_ops_read(col_ops *o, col_reader *r, size_t n, const uint32_t *order,
   /* Every operation is used by a span. */
   if (rd.err || k == 0 || k > n) return col_bad(r->e, "ops", "bad operation count");
   uint64_t *table = tl_vec_get(&o->table, (size_t)k * OP_FIELDS * sizeof *table);
-  uint32_t *ops = tl_vec_get(&o->ops, n * sizeof *ops);
-  uint64_t *codes = tl_vec_get(&o->codes, n * sizeof *codes);
-  if (!table || !ops || !codes) return tl_err_set(r->e, TL_ENOMEM, "columnar: out of memory");
+  if (!table) return tl_err_set(r->e, TL_ENOMEM, "columnar: out of memory");
   for (int f = 0; f < OP_FIELDS && !rc; f++)
     rc = intcol_read(&rd, table + (size_t)f * k, (size_t)k, 0, "ops", r->e);
   if (!rc) rc = colr_done(r, &rd, "ops");
   if (rc) return rc;
   o->k = (uint32_t)k;
-  if ((rc = colr_get(r, COL_OP_REFS, 0, "op_refs", &rd))) return rc;
-  if (!tl_rd_left(&rd)) memset(codes, 0, n * sizeof *codes);
-  else if ((rc = intcol_read(&rd, codes, n, 0, "op_refs", r->e)) ||
-           (rc = colr_done(r, &rd, "op_refs")))
-    return rc;
-  return walk(o, codes, ops, n, order, pref, 1, "op_refs", r->e);
+  return TL_OK;
 }

@@ -54,16 +54,17 @@ int tl_span_order_plan(tl_span_order *o, const int64_t *par, const uint32_t *tix
   if (grow(o, n)) return TL_ENOMEM;
   int64_t *pref = o->pref, *same = o->same, *sib = o->sib;
   uint32_t *order = o->order, *first = o->first, *kids = o->kids;
-  /* Children of each span, by counting sort: kids[first[j] .. first[j+1]). */
+  /* Children of each span, by counting sort: kids[first[j] .. first[j+1]),
+  ** in block order.  Counts, then where each list ends, then filled from
+  ** the back, which leaves first[j] where list j starts. */
   memset(first, 0, (n + 1) * sizeof *first);
-  for (size_t i = 0; i < n; i++)
-    if (par[i] >= 0) first[par[i] + 1]++;
-  for (size_t j = 0; j < n; j++) first[j + 1] += first[j];
-  for (size_t i = 0; i < n; i++)
-    if (par[i] >= 0) kids[first[par[i]]++] = (uint32_t)i;
-  for (size_t j = n; j > 0; j--) first[j] = first[j - 1]; /* back to starts */
-  first[0] = 0;
-  for (size_t i = 0; i < n; i++) pref[i] = -2; /* not placed */
+  for (size_t i = 0; i < n; i++) {
+    pref[i] = -2; /* not placed */
+    if (par[i] >= 0) first[par[i]]++;
+  }
+  for (size_t j = 0, sum = 0; j <= n; j++) first[j] = (uint32_t)(sum += first[j]);
+  for (size_t i = n; i-- > 0;)
+    if (par[i] >= 0) kids[--first[par[i]]] = (uint32_t)i;
   size_t placed = 0, head = 0;
   for (int pass = 0; pass < 2; pass++)
     for (size_t r = 0; r < n; r++) {
@@ -72,16 +73,19 @@ int tl_span_order_plan(tl_span_order *o, const int64_t *par, const uint32_t *tix
       order[placed++] = (uint32_t)r;
       while (head < placed) {
         uint32_t j = order[head++];
-        for (uint32_t k = first[j]; k < first[j + 1]; k++)
-          if (pref[kids[k]] == -2) {
-            pref[kids[k]] = j;
-            order[placed++] = kids[k];
+        for (uint32_t k = first[j], end = first[j + 1]; k < end; k++) {
+          uint32_t c = kids[k];
+          if (pref[c] == -2) {
+            pref[c] = j;
+            order[placed++] = c;
           }
+        }
       }
     }
   /* Previous span of the trace, previous sibling, in that order. */
   uint32_t *last_of_trace = first, *last_child = kids;
-  for (size_t i = 0; i < n; i++) last_of_trace[i] = last_child[i] = UINT32_MAX;
+  memset(last_of_trace, 0xff, n * sizeof *last_of_trace);
+  memset(last_child, 0xff, n * sizeof *last_child);
   for (size_t k = 0; k < n; k++) {
     uint32_t i = order[k], t = tix[i];
     same[i] = last_of_trace[t] == UINT32_MAX ? -1 : (int64_t)last_of_trace[t];
@@ -91,19 +95,6 @@ int tl_span_order_plan(tl_span_order *o, const int64_t *par, const uint32_t *tix
     if (j >= 0) last_child[j] = i;
   }
   o->n = n;
-  return TL_OK;
-}
-
-uint64_t tl_trace_code(uint32_t t, int64_t prev, uint32_t seen) {
-  if ((int64_t)t == prev) return 0;
-  return t == seen ? 1 : 2 + (uint64_t)(seen - 1 - t);
-}
-
-int tl_trace_decode(uint64_t code, int64_t prev, uint32_t *seen, uint32_t traces, uint32_t *t) {
-  if (code == 0 && prev >= 0) *t = (uint32_t)prev;
-  else if (code == 1 && *seen < traces) *t = (*seen)++;
-  else if (code >= 2 && code - 2 < *seen) *t = (uint32_t)(*seen - 1 - (code - 2));
-  else return TL_EFORMAT;
   return TL_OK;
 }
 

@@ -25,12 +25,12 @@ typedef struct zdict {
   uint8_t *bytes;
   size_t len;
   ZSTD_DDict *ddict;
-  ZSTD_CDict *cdict; /* made on first use */
+  ZSTD_CDict *cdict[2]; /* at the level, the final level: made on first use */
 } zdict;
 
 struct tl_zs {
   const char *who;
-  int level;
+  int level, final_level;
   ZSTD_CCtx *cctx;
   ZSTD_DCtx *dctx;
   zdict *dicts;
@@ -45,7 +45,8 @@ void tl_zs_free(tl_zs *z) {
   for (size_t i = 0; i < z->n_dicts; i++) {
     free(z->dicts[i].bytes);
     ZSTD_freeDDict(z->dicts[i].ddict);
-    ZSTD_freeCDict(z->dicts[i].cdict);
+    ZSTD_freeCDict(z->dicts[i].cdict[0]);
+    ZSTD_freeCDict(z->dicts[i].cdict[1]);
   }
   free(z->dicts);
   free(z);
@@ -59,7 +60,7 @@ int tl_zs_new(int level, const char *who, tl_zs **out, tl_err *e) {
   tl_zs *z = calloc(1, sizeof *z);
   if (!z) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", who);
   z->who = who;
-  z->level = level;
+  z->level = z->final_level = level;
   z->cctx = ZSTD_createCCtx();
   z->dctx = ZSTD_createDCtx();
   if (!z->cctx || !z->dctx ||
@@ -116,19 +117,39 @@ int tl_zs_add_dict(tl_zs *z, uint32_t id, const uint8_t *p, size_t n, tl_err *e)
   return TL_OK;
 }
 
-int tl_zs_compress(tl_zs *z, const void *src, size_t n, uint32_t dict, tl_buf *out, tl_err *e) {
+int tl_zs_set_final_level(tl_zs *z, int level, tl_err *e) {
+  if (level < 1 || level > ZSTD_maxCLevel())
+    return tl_err_set(e, TL_ERANGE, "%s: zstd_level %d is not between 1 and %d", z->who, level,
+                      ZSTD_maxCLevel());
+  z->final_level = level;
+  return TL_OK;
+}
+
+static int compress_at(tl_zs *z, int final, const void *src, size_t n, uint32_t dict,
+                       tl_buf *out, tl_err *e) {
+  int level = final ? z->final_level : z->level;
   zdict *d = dict ? find(z, dict) : NULL;
   if (dict && !d) return tl_err_set(e, TL_EMISUSE, "%s: dictionary %u is not known", z->who, dict);
-  if (d && !d->cdict && !(d->cdict = ZSTD_createCDict(d->bytes, d->len, z->level)))
+  if (d && !d->cdict[final] && !(d->cdict[final] = ZSTD_createCDict(d->bytes, d->len, level)))
     return tl_err_set(e, TL_ENOMEM, "%s: out of memory loading dictionary %u", z->who, dict);
   size_t bound = ZSTD_compressBound(n);
   if (tl_buf_reserve(out, bound)) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", z->who);
-  size_t got = ZSTD_CCtx_refCDict(z->cctx, d ? d->cdict : NULL);
+  size_t got = ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, level);
+  if (!ZSTD_isError(got)) got = ZSTD_CCtx_refCDict(z->cctx, d ? d->cdict[final] : NULL);
   if (!ZSTD_isError(got)) got = ZSTD_compress2(z->cctx, out->p + out->n, bound, src, n);
   if (ZSTD_isError(got))
     return tl_err_set(e, TL_ENOMEM, "%s: compression failed: %s", z->who, ZSTD_getErrorName(got));
   out->n += got;
   return TL_OK;
+}
+
+int tl_zs_compress(tl_zs *z, const void *src, size_t n, uint32_t dict, tl_buf *out, tl_err *e) {
+  return compress_at(z, 0, src, n, dict, out, e);
+}
+
+int tl_zs_compress_final(tl_zs *z, const void *src, size_t n, uint32_t dict, tl_buf *out,
+                         tl_err *e) {
+  return compress_at(z, 1, src, n, dict, out, e);
 }
 
 int tl_zs_decompress(tl_zs *z, const uint8_t *src, size_t n, uint32_t dict, uint8_t *dst,
@@ -148,6 +169,29 @@ int tl_zs_decompress(tl_zs *z, const uint8_t *src, size_t n, uint32_t dict, uint
   if (got != size)
     return tl_err_set(e, TL_EFORMAT, "%s: %zu bytes of content, the directory says %zu", what,
                       got, size);
+  return TL_OK;
+}
+
+int tl_zs_size_with(tl_zs *z, const void *src, size_t n, const void *dict, size_t dn,
+                    size_t *size, tl_err *e) {
+  /* Raw content that starts like a formatted dictionary would be read as
+  ** one: without its first byte it is not. */
+  if (dn >= 4 && memcmp(dict, TL_ZS_DICT_MAGIC, 4) == 0) {
+    dict = (const uint8_t *)dict + 1;
+    dn--;
+  }
+  tl_buf out;
+  tl_buf_init(&out);
+  size_t bound = ZSTD_compressBound(n);
+  ZSTD_CCtx *cctx = ZSTD_createCCtx();
+  size_t got = !cctx || tl_buf_reserve(&out, bound)
+                   ? 0
+                   : ZSTD_compress_usingDict(cctx, out.p, bound, src, n, dict, dn, z->level);
+  ZSTD_freeCCtx(cctx);
+  tl_buf_free(&out);
+  if (!cctx || out.oom || ZSTD_isError(got))
+    return tl_err_set(e, TL_ENOMEM, "%s: compression failed", z->who);
+  *size = got;
   return TL_OK;
 }
 

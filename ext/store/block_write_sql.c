@@ -48,6 +48,8 @@ static void reset_buffer(tl_store *st) {
   tl_row_cache_reset(st->rowcache);
 }
 
+static int maybe_train(tl_store *st, sqlite3_int64 id, tl_span *const *spans, size_t n);
+
 int tl_store_flush(tl_store *st) {
   size_t n = tl_batch_count(st->buf);
   if (!n) return SQLITE_OK;
@@ -55,7 +57,8 @@ int tl_store_flush(tl_store *st) {
   if (!rc) rc = tl_store_reserve_ptrs(st, n);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) st->ptrs[i] = tl_batch_span(st->buf, i);
-  rc = tl_store_write_block(st, st->next_id, st->ptrs, n, 0);
+  rc = maybe_train(st, st->next_id, st->ptrs, n);
+  if (!rc) rc = tl_store_write_block(st, st->next_id, st->ptrs, n, 0);
   if (rc) return rc;
   st->next_id++;
   reset_buffer(st);
@@ -137,64 +140,82 @@ static int encoded_size(tl_store *st, void *state, tl_span *const *spans, size_t
   return SQLITE_OK;
 }
 
-/* The sample encoded with the current state and with only the candidate
-** dictionary: what the dictionary saves on the sample. */
-static int dict_saving(tl_store *st, const tl_buf *dict, sqlite3_int64 id,
-                       tl_span *const *spans, size_t n, double *saved) {
+/* A candidate dictionary of at most `size` bytes trained on train[0..nt),
+** and what it saves on test[0..ntest) against `without` (the bytes of
+** test with the current dictionary): a codec state of its own trains it
+** and encodes with it alone. */
+static int candidate(tl_store *st, int size, sqlite3_int64 id, tl_span *const *train, size_t nt,
+                     tl_span *const *test, size_t ntest, size_t without, tl_buf *dict,
+                     double *saved) {
   const tl_codec_vt *vt = st->opts.codec;
-  size_t without, with = 0;
-  int rc = encoded_size(st, st->codec_state, spans, n, &without);
-  if (rc) return rc;
   tl_codec_opts co = tl_store_codec_opts(&st->opts);
+  co.dict_size = size;
   void *trial = NULL;
   tl_err e;
   tl_err_clear(&e);
-  if (vt->create(&co, &trial, &e)) return tl_store_tlerr(st, &e);
-  if (vt->add_dict(trial, (uint32_t)id, (const uint8_t *)dict->p, dict->n, &e))
+  size_t with = without;
+  int rc = vt->create(&co, &trial, &e) ? tl_store_tlerr(st, &e) : SQLITE_OK;
+  tl_buf_reset(dict);
+  if (!rc && vt->train(trial, train, nt, dict, &e)) rc = tl_store_tlerr(st, &e);
+  if (!rc && dict->oom) rc = SQLITE_NOMEM;
+  if (!rc && dict->n && vt->add_dict(trial, (uint32_t)id, (const uint8_t *)dict->p, dict->n, &e))
     rc = tl_store_tlerr(st, &e);
-  if (!rc) rc = encoded_size(st, trial, spans, n, &with);
-  vt->destroy(trial);
+  if (!rc && dict->n) rc = encoded_size(st, trial, test, ntest, &with);
+  if (trial) vt->destroy(trial);
   *saved = (double)without - (double)with;
   return rc;
 }
 
-int tl_store_train(tl_store *st, tl_span *const *spans, size_t n, sqlite3_int64 table_spans) {
+static int store_dict(tl_store *st, sqlite3_int64 id, size_t spans, const tl_buf *dict) {
   const tl_codec_vt *vt = st->opts.codec;
-  st->dict_tried = 1;
-  tl_buf dict;
-  tl_buf_init(&dict);
-  tl_err e;
-  tl_err_clear(&e);
-  sqlite3_int64 id = st->dict_id + 1;
-  int rc = vt->train(st->codec_state, spans, n, &dict, &e) ? tl_store_tlerr(st, &e) : SQLITE_OK;
-  if (!rc && dict.oom) rc = SQLITE_NOMEM;
-  /* Keep it only if, over the spans it would serve, it saves more than it
-  ** costs: large blocks leave a dictionary little to do, and a small table
-  ** cannot pay for one. */
-  double saved = 0;
-  if (!rc && dict.n) rc = dict_saving(st, &dict, id, spans, n, &saved);
-  if (rc || !dict.n || saved * ((double)table_spans / (double)n) <= (double)dict.n) {
-    tl_buf_free(&dict);
-    return rc;
-  }
   sqlite3_stmt *s = tl_store_stmt(st, TL_SQL_DICT_INSERT);
-  if (!s) {
-    tl_buf_free(&dict);
-    return SQLITE_ERROR;
-  }
+  if (!s) return SQLITE_ERROR;
   sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_int64(s, 2, (sqlite3_int64)n);
-  sqlite3_bind_blob(s, 3, dict.p, (int)dict.n, SQLITE_STATIC);
-  rc = sqlite3_step(s);
+  sqlite3_bind_int64(s, 2, (sqlite3_int64)spans);
+  sqlite3_bind_blob(s, 3, dict->p, (int)dict->n, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
   rc = rc == SQLITE_DONE ? SQLITE_OK : tl_store_sqlerr(st, rc);
   sqlite3_reset(s);
-  if (!rc && vt->add_dict(st->codec_state, (uint32_t)id, (const uint8_t *)dict.p, dict.n, &e))
+  tl_err e;
+  tl_err_clear(&e);
+  if (!rc && vt->add_dict(st->codec_state, (uint32_t)id, (const uint8_t *)dict->p, dict->n, &e))
     rc = tl_store_tlerr(st, &e);
-  tl_buf_free(&dict);
   if (rc) return rc;
   st->dict_id = id;
-  st->dict_spans = (sqlite3_int64)n;
+  st->dict_spans = (sqlite3_int64)spans;
   return SQLITE_OK;
+}
+
+/* The smallest candidate size tried: below it a dictionary's header and
+** tables are most of it. */
+#define DICT_MIN_TRY 4096
+
+int tl_store_train(tl_store *st, tl_span *const *train, size_t nt, tl_span *const *test,
+                   size_t ntest, sqlite3_int64 serves) {
+  size_t without;
+  int rc = encoded_size(st, st->codec_state, test, ntest, &without);
+  tl_buf dict, best;
+  tl_buf_init(&dict);
+  tl_buf_init(&best);
+  sqlite3_int64 id = st->dict_id + 1;
+  /* The full size; when that does not pay for itself (net of its own
+  ** bytes), a quarter of it, which holds the most useful part of what the
+  ** full one would. */
+  for (int size = st->opts.dict_size, tries = 0;
+       !rc && !best.n && tries < 2 && (!tries || size >= DICT_MIN_TRY); size /= 4, tries++) {
+    double saved;
+    rc = candidate(st, size, id, train, nt, test, ntest, without, &dict, &saved);
+    double net = saved * ((double)serves / (double)ntest) - (double)dict.n;
+    if (!rc && dict.n && net > 0) {
+      tl_buf t = best;
+      best = dict;
+      dict = t;
+    }
+  }
+  if (!rc && best.n) rc = store_dict(st, id, nt, &best);
+  tl_buf_free(&dict);
+  tl_buf_free(&best);
+  return rc;
 }
 
 int tl_store_span_count(tl_store *st, sqlite3_int64 *n) {
@@ -207,20 +228,69 @@ int tl_store_span_count(tl_store *st, sqlite3_int64 *n) {
   return rc;
 }
 
-/* Training is tried once per connection, at the first flush of a block of
-** at least TL_TRAIN_MIN_SPANS spans once the table holds PAYBACK_SPANS spans
-** per dictionary byte: a dictionary saves about a byte per span on
-** 4096-span blocks, so a smaller table cannot pay for one, and the verdict
-** of tl_store_train would be no anyway.  'optimize' tries again with the
-** whole table in view. */
-#define PAYBACK_SPANS 8
-static int maybe_train(tl_store *st, tl_span *const *spans, size_t n) {
+/* The spans of block id into b (all fields) and *spans (sqlite3_malloc'd);
+** *n = 0 when there is no such block. */
+static int read_block(tl_store *st, sqlite3_int64 id, tl_batch *b, tl_span ***spans, size_t *n) {
+  *spans = NULL;
+  *n = 0;
+  sqlite3_stmt *s = tl_store_stmt(st, TL_SQL_BLOCK_META);
+  if (!s) return SQLITE_ERROR;
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sqlite3_step(s);
+  tl_blockrow row;
+  if (rc == SQLITE_ROW) {
+    tl_blockrd rd;
+    tl_blockrd_init(&rd, st);
+    rc = tl_blockrow_read(st, s, &row);
+    if (!rc) rc = tl_blockrd_decode(&rd, &row, TL_FIELDS_ALL, b);
+    tl_blockrd_free(&rd);
+  } else {
+    rc = rc == SQLITE_DONE ? SQLITE_OK : tl_store_sqlerr(st, rc);
+  }
+  sqlite3_reset(s);
+  size_t count = tl_batch_count(b);
+  if (rc || !count) return rc;
+  if (!(*spans = sqlite3_malloc64(count * sizeof **spans))) return SQLITE_NOMEM;
+  for (size_t i = 0; i < count; i++) (*spans)[i] = tl_batch_span(b, i);
+  *n = count;
+  return SQLITE_OK;
+}
+
+/* When the ingest writes a block, a dictionary is tried (docs/storage.md,
+** "Dictionaries"): trained on the block before it (read back from the
+** table) and judged on this one, so that what it saves is measured on
+** spans it was not trained on.  The first try is at the first block of
+** at least TL_TRAIN_MIN_SPANS spans this connection writes after one as
+** large; then each time the table has grown TRAIN_GROWTH times since the
+** last try (a later dictionary is kept only if it beats the current one
+** by more than its size).  A table that already has a dictionary counts as
+** tried at the size it is loaded with.  A dictionary serves the blocks
+** that follow: it is judged as if the table will grow to at least
+** PAYBACK_BLOCKS blocks, the size at which the next try would come.  A
+** table of one block gets none; 'optimize' tries again with the whole
+** table in view. */
+#define TRAIN_GROWTH 16
+#define PAYBACK_BLOCKS 16
+static int maybe_train(tl_store *st, sqlite3_int64 id, tl_span *const *spans, size_t n) {
   const tl_codec_vt *vt = st->opts.codec;
   sqlite3_int64 table_spans = st->stored_spans + (sqlite3_int64)n;
-  if (!vt->train || !vt->add_dict || st->opts.dict_size <= 0 || st->dict_id || st->dict_tried ||
-      n < TL_TRAIN_MIN_SPANS || table_spans < PAYBACK_SPANS * (sqlite3_int64)st->opts.dict_size)
+  if (!vt->train || !vt->add_dict || st->opts.dict_size <= 0 || n < TL_TRAIN_MIN_SPANS ||
+      st->stored_spans < TL_TRAIN_MIN_SPANS)
     return SQLITE_OK;
-  return tl_store_train(st, spans, n, table_spans);
+  if (!st->dict_tried && st->dict_id) st->dict_tried = st->stored_spans;
+  if (st->dict_tried && table_spans < TRAIN_GROWTH * st->dict_tried) return SQLITE_OK;
+  tl_batch *prev = tl_batch_new();
+  tl_span **train = NULL;
+  size_t nt = 0;
+  int rc = prev ? read_block(st, id - 1, prev, &train, &nt) : SQLITE_NOMEM;
+  if (!rc && nt >= TL_TRAIN_MIN_SPANS) {
+    st->dict_tried = table_spans;
+    sqlite3_int64 serves = PAYBACK_BLOCKS * (sqlite3_int64)st->opts.block_spans;
+    rc = tl_store_train(st, train, nt, spans, n, table_spans > serves ? table_spans : serves);
+  }
+  sqlite3_free(train);
+  tl_batch_free(prev);
+  return rc;
 }
 
 sqlite3_int64 tl_store_ndjson_bytes(tl_store *st, tl_span *const *spans, size_t n) {
@@ -242,7 +312,6 @@ int tl_store_write_block(tl_store *st, sqlite3_int64 id, tl_span *const *spans, 
   if (rc) return rc;
   if (tl_block_meta_compute(spans, n, &st->meta, &st->keys, &st->seen)) return SQLITE_NOMEM;
   if ((rc = block_services(st, spans, n))) return rc;
-  if ((rc = maybe_train(st, spans, n))) return rc;
 
   /* One buffer: the packed service ids, then the block blob. */
   tl_buf_reset(&st->blob);

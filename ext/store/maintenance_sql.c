@@ -209,7 +209,10 @@ static int flush_window(optimizer *o, int last) {
       n >= TL_TRAIN_MIN_SPANS && (sqlite3_int64)n >= 2 * st->dict_spans) {
     sqlite3_int64 before = st->dict_id;
     o->tried = 1;
-    if ((rc = tl_store_train(st, o->sorted, n, o->table_spans))) return rc;
+    /* Trained on the first half of the window, judged on the second. */
+    if ((rc = tl_store_train(st, o->sorted, n / 2, o->sorted + n / 2, n - n / 2,
+                             o->table_spans)))
+      return rc;
     o->trained = st->dict_id != before;
   }
   size_t start = 0, cur = 0, i = 0;

@@ -9,7 +9,7 @@
 **   block_spans  spans per block, 1 .. TL_BLOCK_MAX_SPANS; default 4096
 **   zstd_level   1 .. 22, for formats that compress; default 3 (fast enough
 **                for ingest at full speed: use a higher level and
-**                'optimize' for archives)
+**                'optimize' for archives), 6 for columnar
 **   dict_size    bytes of the trained dictionary, 0 (none) .. 1048576, only
 **                for formats that train one; default 65536
 **
@@ -53,9 +53,10 @@ int tl_store_opts_parse(tl_store_opts *o, const char *arg, unsigned *seen, tl_er
 ** message when the key is unknown or the value bad). */
 int tl_store_opts_set(tl_store_opts *o, const char *key, const char *value, tl_err *e);
 
-/* Checks options that depend on each other (dict_size needs a codec that
-** trains dictionaries), after all were set. */
-int tl_store_opts_check(const tl_store_opts *o, unsigned seen, tl_err *e);
+/* After all options given were set (seen: a bit per TL_OPT_*): checks those
+** that depend on each other (dict_size needs a codec that trains
+** dictionaries) and fills in the defaults that depend on the format. */
+int tl_store_opts_check(tl_store_opts *o, unsigned seen, tl_err *e);
 
 /* The value of an option as text, for the config table. */
 void tl_store_opts_value(const tl_store_opts *o, int opt, char *out, size_t cap);

@@ -148,6 +148,7 @@ static void use_entry(tl_scan *sc, struct tl_block_cache *c) {
   c->used = ++sc->st->cache_clock;
   sc->entry = c;
   sc->view = c->batch;
+  sc->views++;
 }
 
 static int decode_current(tl_scan *sc) {
@@ -165,6 +166,7 @@ static int decode_current(tl_scan *sc) {
   int rc = tl_blockrd_decode(&sc->rd, &sc->cur, sc->f.fields, sc->batch);
   if (rc) return rc;
   sc->view = sc->batch;
+  sc->views++;
   c = cache_victim(st);
   tl_batch *spare = c ? (c->batch ? c->batch : tl_batch_new()) : NULL;
   if (spare) {
@@ -262,7 +264,7 @@ int tl_scan_start(tl_scan *sc, tl_scan_filter *f) {
   return next_block(sc);
 }
 
-int tl_scan_next(tl_scan *sc) {
+int tl_scan_step(tl_scan *sc) {
   if (sc->eof) return SQLITE_OK;
   sc->pos++;
   int found, rc = settle(sc, &found);
@@ -270,7 +272,7 @@ int tl_scan_next(tl_scan *sc) {
   return next_block(sc);
 }
 
-const tl_span *tl_scan_span(tl_scan *sc, int *rc) {
+const tl_span *tl_scan_decode(tl_scan *sc, int *rc) {
   *rc = decode_current(sc);
   return *rc ? NULL : tl_batch_span(sc->view, sc->pos);
 }

@@ -28,6 +28,7 @@
 **   block_write_sql.c  the write buffer, flushing, writing one block
 **   block_read_sql.c   block metadata rows and reading one block's blob
 **   scan_sql.c         a cursor's walk over blocks with its filters
+**   group_sql.c        a scan's rows grouped by service (GROUP BY service)
 **   trace_index_sql.c  the trace index
 **   maintenance_sql.c  deletes, 'optimize', 'integrity-check', NDJSON counts
 */
@@ -96,7 +97,7 @@ typedef struct tl_store {
   sqlite3_int64 stored_spans; /* spans in the blocks */
   sqlite3_int64 dict_id;      /* newest dictionary, 0 if none */
   sqlite3_int64 dict_spans;   /* spans it was trained on */
-  int dict_tried;             /* training found too little data once */
+  sqlite3_int64 dict_tried;   /* table spans at this connection's last training try, 0: none */
   tl_strmap services;
 
   /* Pending writes: spans to store (tl_row_to_span into buf with
@@ -185,8 +186,8 @@ int tl_store_tlerr(tl_store *st, const tl_err *e);
 int tl_store_added(tl_store *st, sqlite3_int64 *rowid);
 /* Writes the buffered spans as one block (nothing when empty). */
 int tl_store_flush(tl_store *st);
-/* Writes spans[0..n) as block id: metadata, services, index, blob.  May
-** train the table's dictionary first.  With ndjson, the block's NDJSON
+/* Writes spans[0..n) as block id: metadata, services, index, blob.  With
+** ndjson, the block's NDJSON
 ** size is counted and stored (it costs about a quarter of ingest time, so
 ** only 'optimize' does it; tracelite_stats counts blocks that lack it). */
 int tl_store_write_block(tl_store *st, sqlite3_int64 id, tl_span *const *spans, size_t n,
@@ -197,11 +198,14 @@ int tl_store_span_count(tl_store *st, sqlite3_int64 *n);
 int tl_store_sync(tl_store *st);
 /* Drops pending writes and the cached state (xRollback, xRollbackTo). */
 void tl_store_discard(tl_store *st);
-/* Trains a new dictionary on spans and makes it the one new blocks use,
-** if it pays for itself over table_spans spans: what it saves on the
-** sample, scaled to table_spans, must exceed its own size.  Otherwise (or
-** when the codec finds too little data) nothing changes. */
-int tl_store_train(tl_store *st, tl_span *const *spans, size_t n, sqlite3_int64 table_spans);
+/* Trains a new dictionary on train[0..nt) and makes it the one new blocks
+** use, if it pays for itself over the `serves` spans it is expected to
+** serve: what it saves on test[0..ntest) (spans it was not trained on)
+** against the current dictionary, scaled to `serves`, must exceed its own
+** size.  Otherwise (or when the codec finds too little data) nothing
+** changes. */
+int tl_store_train(tl_store *st, tl_span *const *train, size_t nt, tl_span *const *test,
+                   size_t ntest, sqlite3_int64 serves);
 /* Bytes of the canonical NDJSON of spans (the baseline of tracelite_stats). */
 sqlite3_int64 tl_store_ndjson_bytes(tl_store *st, tl_span *const *spans, size_t n);
 /* st->ptrs holds at least n entries. */
@@ -294,6 +298,9 @@ typedef struct tl_scan {
   tl_batch *batch;        /* the cursor's own decoded block */
   struct tl_block_cache *entry; /* the store's cache entry it reads, or NULL */
   tl_batch *view;         /* where the current block's spans are */
+  uint64_t views;         /* counts the views taken: a reader that keys
+                             anything on addresses in `view` (interned
+                             strings) knows when they may have changed */
   tl_blockrd rd;
 } tl_scan;
 
@@ -301,11 +308,87 @@ int tl_scan_init(tl_scan *sc, tl_store *st);
 void tl_scan_free(tl_scan *sc);
 /* Starts a scan; takes ownership of f->traces (sqlite3_malloc'd). */
 int tl_scan_start(tl_scan *sc, tl_scan_filter *f);
-int tl_scan_next(tl_scan *sc);
+/* tl_scan_next and tl_scan_span are on the path of every row: their common
+** case (the next span of a block every span of which is shown; a block
+** already decoded) is inline, the rest is tl_scan_step / tl_scan_decode. */
+int tl_scan_step(tl_scan *sc);
+const tl_span *tl_scan_decode(tl_scan *sc, int *rc);
+static inline int tl_scan_next(tl_scan *sc) {
+  if (!sc->eof && !sc->need_check && !sc->f.has_rowid && !sc->st->dels.n &&
+      sc->pos + 1 < sc->cur.m.n) {
+    sc->pos++;
+    return SQLITE_OK;
+  }
+  return tl_scan_step(sc);
+}
 /* The current span, decoded on first use; NULL on error (rc in *rc). */
-const tl_span *tl_scan_span(tl_scan *sc, int *rc);
+static inline const tl_span *tl_scan_span(tl_scan *sc, int *rc) {
+  if (!sc->decoded) return tl_scan_decode(sc, rc);
+  *rc = SQLITE_OK;
+  return tl_batch_span(sc->view, sc->pos);
+}
 static inline sqlite3_int64 tl_scan_rowid(const tl_scan *sc) {
   return TL_ROWID(sc->cur.id, sc->pos);
 }
+
+/* ---- group_sql.c -------------------------------------------------------------
+** GROUP BY service (or ORDER BY service) answered by the table, so SQLite
+** needs no sorter: rows come out group by group, services in BINARY order,
+** NULL first (all reversed for desc), each group in scan order.  The vtab
+** takes that plan only when the query reads no column but the service and
+** what `keep` can hold, and when the table's rows fit in TL_GROUP_MAX_BYTES
+** (a rowid and 8 bytes a value kept), or in a quarter of SQLite's soft heap
+** limit when that is lower.  Should the table have grown past it by the time
+** the statement runs, the table is walked once per service. */
+#define TL_GROUP_MAX_BYTES (256u << 20)
+enum {
+  TL_GROUP_TIMES = 1,    /* start_ns and end_ns (and so duration_ns) */
+  TL_GROUP_DURATION = 2, /* duration_ns alone */
+  TL_GROUP_CODES = 4     /* kind and status_code */
+};
+
+typedef struct tl_group tl_group;
+typedef struct tl_groups {
+  tl_scan *sc;
+  tl_scan_filter f; /* for the walks */
+  int keep, desc, nslot, walks, eof;
+  tl_group *g;      /* sorted by service once collected */
+  size_t ng, cap, gi, ri; /* groups; the current group (in output order) and row */
+  uint32_t *slots;  /* service -> group + 1, while collecting */
+  size_t mask;
+} tl_groups;
+
+/* Whether the rows of the whole table, keeping `keep`, fit the budget (the
+** planner asks; it loads the store's cached state). */
+int tl_groups_fit(tl_store *st, int keep);
+void tl_groups_init(tl_groups *gr);
+void tl_groups_free(tl_groups *gr);
+/* Starts the grouped rows of filter f (which has no trace or rowid
+** filter) on the cursor's scan sc. */
+int tl_groups_start(tl_groups *gr, tl_scan *sc, tl_scan_filter *f, int keep, int desc);
+int tl_groups_next(tl_groups *gr);
+sqlite3_int64 tl_groups_rowid(const tl_groups *gr);
+/* The value of column col (the service or one of `keep`) of the current row. */
+int tl_groups_result(tl_groups *gr, sqlite3_context *ctx, int col, tl_buf *scratch);
+
+/* ---- direct reads (tracelite_vtab.c) ---------------------------------------
+** The analysis functions read a tracelite table's spans as tl_span, without
+** turning them into SQL values and parsing them back.  They bind a tl_direct
+** with sqlite3_bind_pointer(stmt, 1, d, TL_DIRECT_TYPE, NULL) to
+**   SELECT 1 FROM <table> WHERE <table> = ?1 [AND <constraints on columns>]
+** (the hidden command column, which is always NULL, so no SQL value can
+** match it) and step it.  The table's xFilter builds the filter from the
+** other constraints exactly as for any SELECT, stores this connection's
+** pending inserts as a SELECT does, sets entered and calls run() with the
+** cursor's scan.  run() sets f->fields, starts the scan (tl_scan_start, as
+** often as it likes) and walks it; its SQLite code is xFilter's.  The
+** statement returns no rows.  Nothing outlives the call: the table is
+** connected and locked by the statement while run() works. */
+#define TL_DIRECT_TYPE "tracelite_direct_v1"
+typedef struct tl_direct tl_direct;
+struct tl_direct {
+  int (*run)(tl_direct *d, tl_scan *sc, tl_scan_filter *f);
+  int entered;
+};
 
 #endif

@@ -50,6 +50,8 @@ typedef struct tl_vtab {
 typedef struct tl_cursor {
   sqlite3_vtab_cursor base;
   tl_scan scan;
+  tl_groups groups; /* the rows, when the plan groups them by service */
+  int grouped;
   tl_buf scratch;
   char *service; /* copy of the service = ? value */
 } tl_cursor;
@@ -142,7 +144,11 @@ static int tl_destroy(sqlite3_vtab *vtab) {
 
 /* ---- planning --------------------------------------------------------------
 ** idxNum: the TL_FIELD_* mask of the columns the query reads (colUsed), so
-** that a codec decodes only those.
+** that a codec decodes only those; with PLAN_GROUP, the rows come out
+** grouped by service (group_sql.c, store.h): GROUP BY service or ORDER BY
+** service (PLAN_DESC: descending) of a query that reads nothing but the
+** service and the columns the TL_GROUP_* bits at PLAN_KEEP_SHIFT hold, so
+** SQLite needs no sorter (orderByConsumed).
 **
 ** idxStr: one letter per xFilter argument, in argv order:
 **   'T' trace_id = ?         trace index; exact (omitted)
@@ -152,12 +158,17 @@ static int tl_destroy(sqlite3_vtab *vtab) {
 **   'f'..'j' end_ns    =, >, >=, <, <= ?   check spans exactly (omitted)
 **   'S' service = ?          skip blocks without the service (SQLite checks)
 **   'C' status_code = ?      skip blocks without the status (SQLite checks)
+**   'P' <command column> = ? a direct read (store.h, tl_direct): the value
+**                            is a pointer bound by the analysis functions;
+**                            any other value matches nothing (exact, omitted)
 ** An empty idxStr is a full scan.  Only BINARY comparisons are used for the
 ** text columns.  Costs: a full scan is 1e7 and each usable constraint divides
 ** it, so SQLite prefers the trace index, then time ranges, then metadata.
 */
 
 static const char op_letters[] = "abcde"; /* EQ GT GE LT LE, for start_ns */
+
+enum { PLAN_GROUP = 1 << 12, PLAN_DESC = 1 << 13, PLAN_KEEP_SHIFT = 14 };
 
 static int op_index(int op) {
   switch (op) {
@@ -188,6 +199,32 @@ static uint32_t fields_of(sqlite3_uint64 colUsed) {
   return f;
 }
 
+#define COL_BIT(c) ((sqlite3_uint64)1 << (c))
+
+/* The TL_GROUP_* values a grouped plan keeps for this query, or -1 when it
+** cannot take one: one ORDER BY term, service, and either an ORDER BY or a
+** GROUP BY (sqlite3_vtab_distinct 0 or 1: all rows, grouped or sorted),
+** reading no other column than the times, kind and status_code.  SQLite
+** hands over an ORDER BY term only when it uses the column's own (BINARY)
+** collation. */
+static int group_plan(sqlite3_index_info *info) {
+#if SQLITE_VERSION_NUMBER >= 3038000
+  if (sqlite3_libversion_number() < 3038000 || info->nOrderBy != 1 ||
+      info->aOrderBy[0].iColumn != TL_COL_SERVICE || sqlite3_vtab_distinct(info) > 1)
+    return -1;
+  const sqlite3_uint64 times = COL_BIT(TL_COL_START_NS) | COL_BIT(TL_COL_END_NS);
+  const sqlite3_uint64 codes = COL_BIT(TL_COL_KIND) | COL_BIT(TL_COL_STATUS_CODE);
+  const sqlite3_uint64 duration = COL_BIT(TL_COL_DURATION_NS);
+  sqlite3_uint64 used = info->colUsed & ~COL_BIT(TL_COL_SERVICE);
+  if (used & ~(times | codes | duration)) return -1;
+  return (used & times ? TL_GROUP_TIMES : used & duration ? TL_GROUP_DURATION : 0) |
+         (used & codes ? TL_GROUP_CODES : 0);
+#else
+  (void)info;
+  return -1;
+#endif
+}
+
 static int is_binary(sqlite3_index_info *info, int i) {
   const char *coll = sqlite3_vtab_collation(info, i);
   return !coll || sqlite3_stricmp(coll, "BINARY") == 0;
@@ -208,16 +245,18 @@ static int in_all_at_once(sqlite3_index_info *info, int i) {
 }
 
 static int tl_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  (void)vtab;
   char letters[MAX_ARGS + 1];
-  int n = 0, have_trace = 0, have_rowid = 0;
+  int n = 0, have_trace = 0, have_rowid = 0, have_direct = 0;
   double cost = 1e7, rows = 1e6;
   for (int i = 0; i < info->nConstraint && n < MAX_ARGS; i++) {
     const struct sqlite3_index_constraint *c = &info->aConstraint[i];
     if (!c->usable) continue;
     int op = op_index(c->op), omit = 1;
     char letter = 0;
-    if (c->iColumn == -1 && op == 0 && !have_rowid) {
+    if (c->iColumn == CMD_COL && op == 0 && !have_direct) {
+      letter = 'P';
+      have_direct = 1;
+    } else if (c->iColumn == -1 && op == 0 && !have_rowid) {
       letter = 'R';
       have_rowid = 1;
       cost = 5;
@@ -253,13 +292,19 @@ static int tl_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   }
   letters[n] = 0;
   info->idxNum = (int)fields_of(info->colUsed);
+  int keep = have_trace || have_rowid || have_direct ? -1 : group_plan(info);
+  if (keep >= 0 && tl_groups_fit(&((tl_vtab *)vtab)->st, keep)) {
+    info->orderByConsumed = 1;
+    info->idxNum |= PLAN_GROUP | (info->aOrderBy[0].desc ? PLAN_DESC : 0) | keep << PLAN_KEEP_SHIFT;
+  }
   if (n) {
     info->idxStr = sqlite3_mprintf("%s", letters);
     if (!info->idxStr) return SQLITE_NOMEM;
     info->needToFreeIdxStr = 1;
   }
-  info->estimatedCost = cost < 1 ? 1 : cost;
-  info->estimatedRows = rows < 1 ? 1 : (sqlite3_int64)rows;
+  /* A direct read returns no rows; its plan is the one to take. */
+  info->estimatedCost = have_direct || cost < 1 ? 1 : cost;
+  info->estimatedRows = have_direct || rows < 1 ? 1 : (sqlite3_int64)rows;
   return SQLITE_OK;
 }
 
@@ -436,6 +481,7 @@ static int tl_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
 
 static int tl_close(sqlite3_vtab_cursor *cur) {
   tl_cursor *c = (tl_cursor *)cur;
+  tl_groups_free(&c->groups);
   tl_scan_free(&c->scan);
   tl_buf_free(&c->scratch);
   sqlite3_free(c->service);
@@ -450,13 +496,17 @@ static int tl_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, i
   tl_store *st = c->scan.st;
   tl_scan_filter f;
   memset(&f, 0, sizeof f);
-  f.fields = (uint32_t)idxNum;
+  f.fields = (uint32_t)idxNum & TL_FIELDS_ALL;
   f.start_lo = f.end_lo = INT64_MIN;
   f.start_hi = f.end_hi = INT64_MAX;
   int rc = SQLITE_OK;
+  tl_direct *direct = NULL;
   for (int i = 0; rc == SQLITE_OK && idxStr && idxStr[i] && i < argc; i++) {
     char l = idxStr[i];
-    if (l == 'T' || l == 'I') rc = trace_args(&f, l, argv[i]);
+    if (l == 'P') {
+      direct = sqlite3_value_pointer(argv[i], TL_DIRECT_TYPE);
+      if (!direct) f.empty = 1; /* the command column is NULL: nothing equals it */
+    } else if (l == 'T' || l == 'I') rc = trace_args(&f, l, argv[i]);
     else if (l == 'R') rc = rowid_arg(&f, argv[i]);
     else if (l >= 'a' && l <= 'e') rc = narrow(l - 'a', argv[i], &f.start_lo, &f.start_hi, &f.empty);
     else if (l >= 'f' && l <= 'j') rc = narrow(l - 'f', argv[i], &f.end_lo, &f.end_hi, &f.empty);
@@ -466,18 +516,37 @@ static int tl_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, i
   /* Read your writes: what this transaction inserted goes to the shadow
   ** tables before the scan looks at them. */
   if (!rc) rc = tl_store_flush(st);
-  if (!rc) rc = tl_scan_start(&c->scan, &f);
+  if (!rc && direct) {
+    direct->entered = 1;
+    rc = direct->run(direct, &c->scan, &f);
+    sqlite3_free(f.traces); /* unless a tl_scan_start took them */
+    memset(&f, 0, sizeof f);
+    f.empty = 1; /* then the statement's own scan: no rows */
+  }
+  c->grouped = (idxNum & PLAN_GROUP) != 0;
+  if (!rc && c->grouped)
+    rc = tl_groups_start(&c->groups, &c->scan, &f, idxNum >> PLAN_KEEP_SHIFT & 7,
+                         (idxNum & PLAN_DESC) != 0);
+  else if (!rc)
+    rc = tl_scan_start(&c->scan, &f);
   sqlite3_free(f.traces);
   return rc;
 }
 
-static int tl_next(sqlite3_vtab_cursor *cur) { return tl_scan_next(&((tl_cursor *)cur)->scan); }
+static int tl_next(sqlite3_vtab_cursor *cur) {
+  tl_cursor *c = (tl_cursor *)cur;
+  return c->grouped ? tl_groups_next(&c->groups) : tl_scan_next(&c->scan);
+}
 
-static int tl_eof(sqlite3_vtab_cursor *cur) { return ((tl_cursor *)cur)->scan.eof; }
+static int tl_eof(sqlite3_vtab_cursor *cur) {
+  tl_cursor *c = (tl_cursor *)cur;
+  return c->grouped ? c->groups.eof : c->scan.eof;
+}
 
 static int tl_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   tl_cursor *c = (tl_cursor *)cur;
   if (col < 0 || col >= TL_NCOL) return SQLITE_OK; /* the command column reads NULL */
+  if (c->grouped) return tl_groups_result(&c->groups, ctx, col, &c->scratch);
   int rc;
   const tl_span *s = tl_scan_span(&c->scan, &rc);
   if (!s) return rc;
@@ -486,7 +555,8 @@ static int tl_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 }
 
 static int tl_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
-  *rowid = tl_scan_rowid(&((tl_cursor *)cur)->scan);
+  tl_cursor *c = (tl_cursor *)cur;
+  *rowid = c->grouped ? tl_groups_rowid(&c->groups) : tl_scan_rowid(&c->scan);
   return SQLITE_OK;
 }
 

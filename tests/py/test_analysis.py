@@ -488,6 +488,183 @@ class Waterfall(unittest.TestCase):
                 self.assertEqual(str(cm.exception), msg)
 
 
+FORMATS = ("ndjson", "cbor", "cbor_zstd", "columnar", "relational")
+ODD = "c0ffee" + "0" * 25 + "1"
+
+
+def odd_rows():
+    """One crafted trace: peer.service of every type json_extract treats
+    differently (NUL, arrays, objects, NaN, bytes, numbers, empty), a link
+    whose attributes hold a NUL, shared client/server ids, an end before its
+    start, a producer and its consumer."""
+    def row(sid, parent, service, name, kind, start, end, status="UNSET", attrs=None, links=None):
+        return (ODD, sid, parent, service, name, kind, start, end, end - start, status, None, attrs,
+                json.dumps({"attributes": {"service.name": service}}) if service else None,
+                None, links, None, None, 0, None)
+    peer = ['"a\\u0000b"', '["x","y"]', '5', '1.5', '{"doubleValue":"NaN"}', '{"bytesValue":"AAE="}',
+            '{"kvlistValue":{"a":1}}', '""', 'true', '"q\\tz"', '"\\u00fcn\\u00ef"', 'null']
+    rows = [row("00000000000000f0", None, "edge", "GET /", "SERVER", T0, T0 + 100 * MS)]
+    for i, v in enumerate(peer):
+        rows.append(row("00000000000001%02x" % i, "00000000000000f0", "edge", "call %d" % i,
+                        "CLIENT" if i % 3 else "INTERNAL", T0 + i * MS, T0 + (i + 5) * MS,
+                        "ERROR" if i % 4 == 0 else "OK", '{"peer.service":%s}' % v))
+    rows.append(row("0000000000000b00", "00000000000000f0", "edge", "shared", "CLIENT",
+                    T0 + 20 * MS, T0 + 30 * MS, "ERROR"))
+    rows.append(row("0000000000000b00", "00000000000000f0", "db", "shared half", "SERVER",
+                    T0 + 21 * MS, T0 + 29 * MS))
+    rows.append(row("00000000000002a0", "00000000000000f0", "edge", "backwards", "INTERNAL",
+                    T0 + 50 * MS, T0 + 40 * MS))
+    rows.append(row("00000000000003a0", "00000000000000f0", "edge", "send", "PRODUCER",
+                    T0 + 60 * MS, T0 + 61 * MS))
+    links = json.dumps([{"traceId": "ab" * 16, "spanId": "00000000000000f0"},
+                        {"traceId": ODD, "spanId": "00000000000003a0",
+                         "attributes": {"k": "v\u0000w"}}])
+    rows.append(row("00000000000003b0", None, "mailer", "receive", "CONSUMER",
+                    T0 + 70 * MS, T0 + 130 * MS, links=links))
+    return rows
+
+
+class DirectRead(unittest.TestCase):
+    """analysis_sql.h: a tracelite table is read directly from the store, any
+    other source through SQL; on the same rows every result is the same,
+    whatever the storage format, inside transactions too."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.conn = connect()
+        c = cls.conn
+        c.execute("CREATE TABLE src AS SELECT * FROM trace_generate(300, 7)")
+        for f in ("zipkin/ascend.json", "zipkin/skew.json", "zipkin/messaging-kafka.json",
+                  "jaeger/ui_01.json", "jaeger-ui/otlp2jaeger-out.json", "apm-server/batch_1.json"):
+            c.execute("INSERT INTO src SELECT * FROM trace_file(?)", (trace_path(f),))
+        c.execute("INSERT INTO src SELECT * FROM trace_file(?)", (CHECKOUT,))
+        c.executemany(f"INSERT INTO src VALUES ({', '.join('?' * 19)})", odd_rows())
+        cls.tables = ["plain"]
+        c.execute("CREATE TABLE plain AS SELECT * FROM src")
+        for f in FORMATS:
+            c.execute(f"CREATE VIRTUAL TABLE tl_{f} USING tracelite(format={f}, block_spans=1000)")
+            c.execute(f"INSERT INTO tl_{f} SELECT * FROM src")
+            cls.tables.append(f"tl_{f}")
+        c.commit()
+        cls.traces = [r[0] for r in c.execute("SELECT DISTINCT trace_id FROM src")]
+        lo, hi = c.execute("SELECT min(start_ns), max(start_ns) FROM src").fetchone()
+        cls.window = (lo + (hi - lo) // 3, lo + 2 * (hi - lo) // 3)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.conn.close()
+
+    def results(self, table):
+        c = self.conn
+        out = {}
+        for mode in ("jaeger", "zipkin"):
+            out[mode] = c.execute("SELECT * FROM trace_topology(?, NULL, NULL, ?)", (table, mode)).fetchall()
+            out[mode + " window"] = c.execute("SELECT * FROM trace_topology(?, ?, ?, ?)",
+                                              (table, *self.window, mode)).fetchall()
+        out["dot"] = c.execute("SELECT trace_topology_dot(?, NULL, NULL, 'zipkin')", (table,)).fetchone()
+        out["cp"] = [c.execute("SELECT * FROM trace_critical_path(?, ?)", (table, t)).fetchall()
+                     for t in self.traces]
+        out["join"] = c.execute(
+            "SELECT cp.service, cp.name, sum(cp.end_ns - cp.start_ns), count(*) FROM "
+            f"(SELECT trace_id FROM {table} WHERE parent_span_id IS NULL) r, "
+            "trace_critical_path(?, r.trace_id) cp GROUP BY 1, 2 ORDER BY 1, 2", (table,)).fetchall()
+        out["waterfall"] = [c.execute("SELECT trace_waterfall(?, ?, 80)", (table, t)).fetchone()
+                            for t in self.traces[::7] + [ODD]]
+        return out
+
+    def assert_same_everywhere(self):
+        want = self.results("plain")
+        self.assertTrue(want["zipkin"] and want["cp"][0] and want["waterfall"][0][0])
+        for table in self.tables[1:]:
+            got = self.results(table)
+            for k in want:
+                self.assertEqual(got[k], want[k], (table, k))
+
+    def test_same_results_plain_and_every_format(self):
+        self.assert_same_everywhere()
+        # The crafted trace's odd peer.service values reach zipkin mode as
+        # json_extract gives them (a NUL ends the text); numbers, booleans,
+        # null and '' name no service.
+        callees = {r[1] for r in self.conn.execute(
+            "SELECT * FROM trace_topology('tl_columnar', NULL, NULL, 'zipkin') WHERE caller = 'edge'")}
+        self.assertEqual(callees, {"a", '["x","y"]', '{"doubleValue":"NaN"}', '{"bytesValue":"AAE="}',
+                                   '{"kvlistValue":{"a":1}}', "q\tz", "ünï", "db"})
+
+    def test_tracelite_tables_are_read_directly(self):
+        seen = []
+        self.conn.set_trace_callback(seen.append)
+        try:
+            for table in self.tables:
+                seen.clear()
+                self.conn.execute("SELECT * FROM trace_topology(?)", (table,)).fetchall()
+                self.conn.execute("SELECT * FROM trace_critical_path(?, ?)", (table, ODD)).fetchall()
+                direct = [q for q in seen if f'WHERE "{table}" = ?1' in q]
+                sql = [q for q in seen if q.startswith(("-- SELECT trace_id, span_id",
+                                                        "-- SELECT span_id, parent_span_id"))]
+                if table == "plain":
+                    self.assertEqual((len(direct), len(sql)), (0, 2), seen)
+                else:
+                    self.assertEqual((len(direct), len(sql)), (2, 0), seen)
+        finally:
+            self.conn.set_trace_callback(None)
+
+    def test_pending_writes_and_deletes_are_seen_as_by_a_select(self):
+        c = self.conn
+        before = self.results("plain")
+        c.execute("BEGIN")
+        try:
+            extra = c.execute("SELECT * FROM trace_generate(40, 99)").fetchall()
+            for table in self.tables:
+                c.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * 19)})", extra)
+                c.execute(f"DELETE FROM {table} WHERE service = 'cart' AND kind = 'SERVER'")
+                c.execute(f"DELETE FROM {table} WHERE trace_id = ?", (self.traces[3],))
+            self.assert_same_everywhere()
+            self.assertNotEqual(self.results("plain")["jaeger"], before["jaeger"])
+        finally:
+            c.execute("ROLLBACK")
+        self.assertEqual(self.results("tl_cbor_zstd"), before)
+
+    def test_a_damaged_block_fails_alike_on_both_paths(self):
+        c = connect()
+        try:
+            c.execute("CREATE VIRTUAL TABLE t USING tracelite(block_spans=100)")
+            c.execute("INSERT INTO t SELECT * FROM trace_file(?)", (CHECKOUT,))
+            c.execute("CREATE VIEW v AS SELECT * FROM t")
+            c.execute("UPDATE t_blocks SET crc = crc + 1")
+            msgs = []
+            for table in ("t", "v"):
+                for sql in ("SELECT * FROM trace_topology(?)", "SELECT * FROM trace_critical_path(?, ?)"):
+                    args = (table,) if sql.count("?") == 1 else (table, EXPECTED["trace_id"])
+                    with self.assertRaises(sqlite3.DatabaseError) as cm:
+                        c.execute(sql, args).fetchall()
+                    msgs.append(str(cm.exception).split(": ", 1)[1])
+            self.assertEqual(len(set(msgs)), 1, msgs)
+            self.assertTrue(msgs[0].startswith("tracelite: table t: block 1: the blob's CRC-32 is "), msgs)
+        finally:
+            c.close()
+
+    def test_a_trace_far_apart_in_a_tracelite_table_rescans_sorted(self):
+        # As test_trace_split_far_apart_forces_the_sorted_rescan, stored in
+        # a tracelite table: the direct pass meets trace 'a' again after
+        # linking it, and the sorted pass (SQL's ORDER BY) gives the answer.
+        c = connect()
+        try:
+            c.execute("CREATE VIRTUAL TABLE far USING tracelite(format=columnar)")
+            c.execute("INSERT INTO far(trace_id, span_id, service, start_ns, end_ns) "
+                      "VALUES (?, '01', 'web', 0, 100)", ("a" * 32,))
+            c.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299999) "
+                "INSERT INTO far(trace_id, span_id, parent_span_id, service, start_ns, end_ns) "
+                "SELECT printf('%032x', i / 2 + 1), printf('%x', i % 2 + 1), "
+                "CASE WHEN i % 2 THEN '1' END, CASE WHEN i % 2 THEN 'db' ELSE 'api' END, 0, 10 FROM n")
+            c.execute("INSERT INTO far(trace_id, span_id, parent_span_id, service, start_ns, end_ns) "
+                      "VALUES (?, '02', '01', 'auth', 10, 20)", ("a" * 32,))
+            self.assertEqual(c.execute("SELECT * FROM trace_topology('far')").fetchall(),
+                             [("api", "db", 150000, 0, 10.0, 10.0), ("web", "auth", 1, 0, 10.0, 10.0)])
+        finally:
+            c.close()
+
+
 class Security(unittest.TestCase):
     def test_flags(self):
         conn = connect()

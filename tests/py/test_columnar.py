@@ -150,5 +150,79 @@ class ColumnsFunction(unittest.TestCase):
         self.assertGreater(n, 10)
 
 
+def dict_ids(db, table):
+    """The dictionary id each block's columnar payload names, by block id."""
+    out = []
+    for bid, data in db.execute(f"SELECT id, data FROM {table}_blocks ORDER BY id"):
+        i = 6
+        while data[i] & 0x80:  # the span count
+            i += 1
+        out.append((bid, data[i + 1]))
+    return out
+
+
+class Dictionaries(unittest.TestCase):
+    """When the store trains a dictionary (docs/storage.md, "Dictionaries"),
+    on columnar tables whose dictionaries are raw content."""
+
+    def test_trained_on_one_block_judged_on_the_next(self):
+        db = connect()
+        db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=columnar, block_spans=1024)")
+        source = "SELECT * FROM trace_generate(400, 3)"
+        db.execute("INSERT INTO t SELECT * FROM (%s) LIMIT 1024" % source)
+        # One block: nothing to judge a dictionary on.
+        self.assertEqual(db.execute("SELECT count(*) FROM t_dict").fetchone()[0], 0)
+        db.execute("INSERT INTO t SELECT * FROM (%s) LIMIT 3000 OFFSET 1024" % source)
+        self.assertEqual(db.execute("SELECT id, spans FROM t_dict").fetchall(), [(1, 1024)])
+        db.commit()
+        self.assertEqual(dict_ids(db, "t"), [(1, 0), (2, 1), (3, 1), (4, 1)])
+        self.assertEqual(source_export(db, "t"),
+                         source_export(db, "SELECT * FROM (%s) LIMIT 4024" % source))
+        rows = dict(db.execute("SELECT column, bytes FROM tracelite_columns('t')").fetchall())
+        self.assertEqual(rows["(dictionaries)"],
+                         db.execute("SELECT sum(length(data)) FROM t_dict").fetchone()[0])
+        db.execute("INSERT INTO t(t) VALUES('integrity-check')")
+
+    def test_retried_when_the_table_grew_sixteen_times(self):
+        """A later dictionary is kept when it beats the current one: here the
+        spans change from generated ones to a Nezha minute."""
+        db = connect()
+        db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=columnar, block_spans=1024)")
+        db.execute("INSERT INTO t SELECT * FROM trace_generate(200, 1) LIMIT 2048")
+        self.assertEqual(db.execute("SELECT id, spans FROM t_dict").fetchall(), [(1, 1024)])
+        nezha = os.path.join(TRACES, NEZHA_SAMPLES[0])  # 4890 spans
+        counts = []
+        for _ in range(7):
+            db.execute("INSERT INTO t SELECT * FROM trace_file(?)", (nezha,))
+            counts.append(db.execute("SELECT count(*) FROM t_dict").fetchone()[0])
+        # Tried first at 2048 spans, again once the table holds 16 times as
+        # many (32768, in the seventh file).
+        self.assertEqual(counts, [1, 1, 1, 1, 1, 1, 2])
+        ids = [d for _, d in dict_ids(db, "t")]
+        self.assertEqual(ids[-1], 2)
+        self.assertEqual(sorted(set(ids)), [0, 1, 2])
+        db.execute("INSERT INTO t(t) VALUES('integrity-check')")
+
+    def test_none_when_asked_for_none_or_too_small(self):
+        db = connect()
+        db.execute("CREATE VIRTUAL TABLE off USING tracelite(format=columnar, block_spans=1024, dict_size=0)")
+        db.execute("CREATE VIRTUAL TABLE tiny USING tracelite(format=columnar, block_spans=1000)")
+        db.execute("INSERT INTO off SELECT * FROM trace_generate(200, 3)")
+        # Blocks under 1024 spans are too small to train or judge on.
+        db.execute("INSERT INTO tiny SELECT * FROM trace_generate(200, 3)")
+        self.assertEqual(db.execute("SELECT count(*) FROM off_dict").fetchone()[0], 0)
+        self.assertEqual(db.execute("SELECT count(*) FROM tiny_dict").fetchone()[0], 0)
+        self.assertEqual(set(d for _, d in dict_ids(db, "off")), {0})
+
+    def test_zstd_level_defaults_by_format(self):
+        db = connect()
+        db.execute("CREATE VIRTUAL TABLE c USING tracelite(format=columnar)")
+        db.execute("CREATE VIRTUAL TABLE c3 USING tracelite(format=columnar, zstd_level=3)")
+        db.execute("CREATE VIRTUAL TABLE z USING tracelite(format=cbor_zstd)")
+        level = "SELECT v FROM %s_config WHERE k = 'zstd_level'"
+        self.assertEqual([db.execute(level % t).fetchone()[0] for t in ("c", "c3", "z")],
+                         ["6", "3", "3"])
+
+
 if __name__ == "__main__":
     unittest.main()

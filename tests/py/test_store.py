@@ -542,8 +542,8 @@ class Transactions(unittest.TestCase):
         self.db.execute("INSERT INTO t(t) VALUES('integrity-check')")
 
     def test_dictionary_trained_at_a_flush(self):
-        """Once the table holds 8 spans per dictionary byte, the next full
-        block trains one; blocks after it use it, blocks before do not."""
+        """The second full block tries a dictionary trained on the first and
+        judged on itself; blocks from it on use it, the first does not."""
         if not has_generator(self.db):
             self.skipTest("trace_generate is not built yet")
         self.db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=cbor_zstd, block_spans=1024, "

@@ -19,7 +19,10 @@
 ** speeds), not assertions.
 */
 #include "../../ext/codec/columnar.h"
+#include "../fuzz/fuzz_codec_columnar_dict.h"
 #include "codec_check.h"
+
+#include <zstd.h>
 
 static const tl_codec_vt *const vt = &tl_codec_columnar;
 
@@ -54,7 +57,7 @@ TEST(registered_by_name_and_id) {
   CHECK(tl_codec_by_name("columnar") == vt);
   CHECK(tl_codec_by_id(TL_CODEC_COLUMNAR) == vt);
   CHECK_INT(vt->id, 5);
-  CHECK_INT(vt->version, 1);
+  CHECK_INT(vt->version, 2);
   CHECK_INT(vt->partial, 1);
   CHECK(vt->train != NULL && vt->add_dict != NULL);
 }
@@ -141,6 +144,38 @@ static const uint8_t *find_stream(const tl_buf *blob, unsigned want, size_t *len
     offset += stored;
   }
   return found == UINT64_MAX ? NULL : r.p + found;
+}
+
+/* The first content byte of stream kind (decompressed when it is a zstd
+** frame without dictionary); 0 when there is no such stream. */
+static int stream_head(const tl_buf *blob, unsigned want, uint8_t *head) {
+  tl_rd r;
+  tl_rd_init(&r, blob->p, blob->n);
+  tl_rd_bytes(&r, 6);
+  tl_rd_varint(&r); /* span count */
+  tl_rd_varint(&r); /* dictionary */
+  uint64_t k = tl_rd_varint(&r), offset = 0, raw = 0, size = 0;
+  int coding = -1;
+  for (uint64_t i = 0; i < k; i++) {
+    uint64_t kind = tl_rd_varint(&r);
+    tl_rd_varint(&r);
+    uint8_t c = tl_rd_u8(&r);
+    uint64_t stored = tl_rd_varint(&r), content = c ? tl_rd_varint(&r) : stored;
+    if (kind == want) coding = c, raw = content, size = stored;
+    if (coding < 0) offset += stored;
+  }
+  if (coding < 0 || coding == 2) return 0;
+  const uint8_t *p = r.p + offset;
+  if (coding == 0) {
+    *head = p[0];
+    return 1;
+  }
+  uint8_t *out = malloc(raw);
+  size_t got = ZSTD_decompress(out, raw, p, size);
+  int ok = !ZSTD_isError(got) && got == raw;
+  if (ok) *head = out[0];
+  free(out);
+  return ok;
 }
 
 TEST(field_masks_decode_only_their_streams) {
@@ -283,8 +318,11 @@ TEST(flipped_bytes_never_crash) {
   tl_batch_free(b);
 }
 
-/* Decodes a hand-made payload (hex, spaces ignored) claiming n spans. */
-static const char *payload_error(const char *hex, size_t n) {
+/* Decodes a hand-made payload (hex, spaces ignored) claiming n spans, in
+** an envelope of payload version `version`; the first span's start and end
+** into *start, *end when it decodes. */
+static const char *payload_error_v(const char *hex, size_t n, int version, uint64_t *start,
+                                   uint64_t *end) {
   static tl_err e;
   uint8_t raw[512];
   char digits[1024];
@@ -295,14 +333,28 @@ static const char *payload_error(const char *hex, size_t n) {
   CHECK(len >= 0);
   tl_buf blob;
   tl_buf_init(&blob);
-  tl_buf_append(&blob, "TLB\x01\x05\x01", 6);
+  tl_buf_append(&blob, "TLB\x01\x05", 5);
+  tl_buf_putc(&blob, (char)version);
   tl_buf_varint(&blob, n);
   tl_buf_append(&blob, raw, (size_t)len);
   void *st = new_state(vt, NULL);
-  decode_error(vt, st, (const uint8_t *)blob.p, blob.n, &e);
+  tl_batch *out = tl_batch_new();
+  tl_err_clear(&e);
+  if (tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELDS_ALL, out, &e) == TL_OK) {
+    snprintf(e.msg, sizeof e.msg, "(decoded)");
+    if (start && tl_batch_count(out)) *start = tl_batch_span(out, 0)->start_ns;
+    if (end && tl_batch_count(out)) *end = tl_batch_span(out, 0)->end_ns;
+  }
+  tl_batch_free(out);
   vt->destroy(st);
   tl_buf_free(&blob);
   return e.msg;
+}
+
+/* The same in a version 1 envelope: what the codec wrote before times in
+** their own units, which this version reads as it did. */
+static const char *payload_error(const char *hex, size_t n) {
+  return payload_error_v(hex, n, 1, NULL, NULL);
 }
 
 TEST(crafted_payloads_are_refused_exactly) {
@@ -365,6 +417,80 @@ TEST(crafted_payloads_are_refused_exactly) {
                           "00000100",
                           1),
             "columnar payload: stream parent_ids: fewer ids than the parents need");
+  /* Version 2: a time in its own unit.  The start, in units of 10^6 from
+  ** the previous span's (none: 0), is 3 (zigzag 6): 3000000; the end, a
+  ** duration in units of 10^3 from the start rounded down, 7 (zigzag 14). */
+  const char *dir2 = "00 06 0100 00 10 0200 00 03 0300 00 08 0600 00 05 0700 00 05 0800 00 13 "
+                     "000102030405060708090a0b0c0d0e0f 000101 1011121314151617 ";
+  uint64_t start = 0, end = 0;
+  snprintf(hex, sizeof hex, "%s 1006000106 1003000100 %s", dir2, op);
+  CHECK_STR(payload_error_v(hex, 1, 2, &start, &end), "(decoded)");
+  CHECK(start == 3000000 && end == 3000000);
+  snprintf(hex, sizeof hex, "%s 1006000106 100300010e %s", dir2, op);
+  CHECK_STR(payload_error_v(hex, 1, 2, &start, &end), "(decoded)");
+  CHECK(start == 3000000 && end == 3007000);
+  snprintf(hex, sizeof hex, "%s 1014000106 100300010e %s", dir2, op);
+  CHECK_STR(payload_error_v(hex, 1, 2, NULL, NULL),
+            "columnar payload: stream start_ns: unit 10^20 past 10^19");
+  snprintf(hex, sizeof hex, "%s 15 00000106 100300010e %s", dir2, op);
+  CHECK_STR(payload_error_v(hex, 1, 2, NULL, NULL),
+            "columnar payload: stream start_ns: unknown mode 21");
+  snprintf(hex, sizeof hex,
+           "00 06 0100 00 10 0200 00 03 0300 00 08 0600 00 01 0700 00 04 0800 00 13 "
+           "000102030405060708090a0b0c0d0e0f 000101 1011121314151617 10 00000100 %s", op);
+  CHECK_STR(payload_error_v(hex, 1, 2, NULL, NULL), "columnar payload: stream start_ns: truncated");
+  /* A newer payload version is refused before the codec sees it. */
+  snprintf(hex, sizeof hex, "%s 00000100 00000100 %s", dir, op);
+  CHECK_STR(payload_error_v(hex, 1, 2, NULL, NULL), "(decoded)");
+  CHECK_STR(payload_error_v(hex, 1, 3, NULL, NULL),
+            "block: columnar payload version 3, this build reads versions 1 to 2 (written by a "
+            "newer tracelite?)");
+}
+
+/* Whole milliseconds among nanosecond times (a real mix: Nezha's Java
+** services start server spans on the millisecond): the writer codes the
+** starts in their own units, and they come back exactly. */
+TEST(times_in_their_own_units) {
+  tl_batch *b = tl_batch_new();
+  build_typical(b, 3000, 17);
+  size_t n = tl_batch_count(b);
+  for (size_t i = 0; i < n; i += 3) {
+    tl_span *s = tl_batch_span(b, i);
+    uint64_t d = s->end_ns - s->start_ns;
+    s->start_ns -= s->start_ns % 1000000;
+    s->end_ns = s->start_ns + d;
+  }
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  size_t len = 0;
+  const uint8_t *start = find_stream(&blob, 6, &len);
+  CHECK(start != NULL && len > 0);
+  tl_batch *out = tl_batch_new();
+  CHECK_INT(decode_blob(vt, st, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), n);
+  for (size_t i = 0; i < n && i < tl_batch_count(out); i++)
+    if (tl_batch_span(out, i)->start_ns != tl_batch_span(b, i)->start_ns ||
+        tl_batch_span(out, i)->end_ns != tl_batch_span(b, i)->end_ns) {
+      UNIT_FAIL("span %zu: times differ", i);
+      break;
+    }
+  /* The first byte of the start stream: the mode, with TIME_UNITS (0x10). */
+  uint8_t mode = 0;
+  CHECK(stream_head(&blob, 6, &mode));
+  CHECK_INT(mode & 0x10, 0x10);
+  /* Without whole milliseconds, the writer does not try units. */
+  for (size_t i = 0; i < n; i += 3) tl_batch_span(b, i)->start_ns += 1;
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  CHECK(stream_head(&blob, 6, &mode));
+  CHECK_INT(mode & 0x10, 0);
+  check_round_trip(vt, b, 1);
+  tl_batch_free(out);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+  tl_batch_free(b);
 }
 
 TEST(encoder_refuses_what_it_cannot_write) {
@@ -484,6 +610,148 @@ TEST(dictionaries_train_and_are_required) {
   tl_batch_free(out);
 }
 
+static int contains(const tl_buf *b, const char *s) {
+  size_t n = strlen(s);
+  for (size_t i = 0; i + n <= b->n; i++)
+    if (memcmp(b->p + i, s, n) == 0) return 1;
+  return 0;
+}
+
+/* The dictionary is raw content: the tables blocks repeat (operation
+** names, services), not the values that never come back. */
+TEST(dictionaries_hold_what_blocks_repeat) {
+  tl_batch *b = tl_batch_new();
+  build_typical(b, 4000, 21);
+  size_t n = tl_batch_count(b);
+  uint64_t x = 77;
+  char first_id[32] = "";
+  for (size_t i = 0; i < n; i++) {
+    char id[32];
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    snprintf(id, sizeof id, "%016llx", (unsigned long long)x);
+    if (i == 0) snprintf(first_id, sizeof first_id, "%s", id);
+    tl_span *s = tl_batch_span(b, i);
+    s->attrs.items[1].value = v_cstr(b, id); /* http.url: an id of its own */
+  }
+  tl_span **v = spans_of(b);
+  tl_err e = {0};
+  tl_buf dict;
+  tl_buf_init(&dict);
+  void *st = new_state(vt, NULL);
+  CHECK_INT(vt->train(st, v, n, &dict, &e), TL_OK);
+  printf("# %zu spans train a %zu-byte dictionary\n", n, dict.n);
+  CHECK(dict.n > 1024 && dict.n <= TL_CODEC_DEFAULT_DICT_SIZE);
+  CHECK(contains(&dict, "GET /api/cart"));
+  CHECK(contains(&dict, "checkout"));
+  CHECK(!contains(&dict, first_id));
+  static const uint8_t magic[4] = {0x37, 0xA4, 0x30, 0xEC};
+  CHECK(dict.n < 4 || memcmp(dict.p, magic, 4) != 0);
+  tl_codec_opts small = {0, 4096};
+  void *sm = new_state(vt, &small);
+  tl_buf_reset(&dict);
+  CHECK_INT(vt->train(sm, v, n, &dict, &e), TL_OK);
+  CHECK(dict.n > 1024 && dict.n <= 4096);
+  vt->destroy(sm);
+  /* A names table that starts like a formatted zstd dictionary (37 a4 30
+  ** ec: 55 names, the first 6180 bytes long, the second 236): trained on
+  ** as raw content all the same, and the dictionary does not start so. */
+  static char name[6180];
+  memset(name, 'n', sizeof name);
+  for (size_t i = 0; i < n; i++) {
+    size_t k = i % 55, len = k == 0 ? 6180 : k == 1 ? 236 : 8;
+    if (k > 1) snprintf(name, sizeof name, "op-%04zu", k);
+    tl_batch_span(b, i)->name = tl_batch_intern(b, name, len);
+    memset(name, 'n', sizeof name);
+  }
+  tl_buf_reset(&dict);
+  CHECK_INT(vt->train(st, v, n, &dict, &e), TL_OK);
+  CHECK(dict.n > 1024);
+  CHECK(memcmp(dict.p, magic, 4) != 0);
+  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  check_round_trip(vt, b, 0);
+  vt->destroy(st);
+  tl_buf_free(&dict);
+  free(v);
+  tl_batch_free(b);
+}
+
+/* ---- the fuzz target's seeds ----------------------------------------------------- */
+
+#define SEED_DIR "testdata/fuzz/fuzz_codec_columnar"
+
+static void seed_empty(tl_batch *b) { (void)b; }
+static void seed_every_kind(tl_batch *b) { build_every_kind(b, 0); }
+static void seed_every_kind_utf8(tl_batch *b) { build_every_kind(b, 1); }
+static void seed_typical_3(tl_batch *b) { build_typical(b, 3, 42); }
+static void seed_typical_20(tl_batch *b) { build_typical(b, 20, 42); }
+static void seed_generated(tl_batch *b) { build_generated(b, 2, 42); }
+/* Every other start a whole millisecond: times in their own units. */
+static void seed_units(tl_batch *b) {
+  build_typical(b, 40, 42);
+  for (size_t i = 0; i < tl_batch_count(b); i += 2) {
+    tl_span *s = tl_batch_span(b, i);
+    s->start_ns -= s->start_ns % 1000000;
+  }
+}
+
+/* The seeds of testdata/fuzz/fuzz_codec_columnar/ (tests/fuzz/
+** fuzz_codec_columnar.c): small blocks of the current payload version, each
+** of spans built here, without and with the target's dictionary (_dict).
+** They decode to those spans; TL_WRITE_SEEDS=1 writes them first. */
+TEST(fuzz_seeds_are_current) {
+  static const struct {
+    const char *name;
+    void (*build)(tl_batch *);
+  } seeds[] = {{"empty", seed_empty},         {"every_kind", seed_every_kind},
+               {"every_kind_utf8", seed_every_kind_utf8}, {"typical_3", seed_typical_3},
+               {"typical_20", seed_typical_20}, {"generated", seed_generated},
+               {"units", seed_units}};
+  int write = getenv("TL_WRITE_SEEDS") != NULL;
+  for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++)
+    for (int with_dict = 0; with_dict < 2; with_dict++) {
+      char path[256];
+      snprintf(path, sizeof path, SEED_DIR "/%s%s", seeds[k].name, with_dict ? "_dict" : "");
+      tl_batch *b = tl_batch_new(), *out = tl_batch_new();
+      seeds[k].build(b);
+      void *st = new_state(vt, NULL);
+      tl_err e = {0};
+      if (with_dict)
+        CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)FUZZ_DICT, sizeof FUZZ_DICT - 1, &e), TL_OK);
+      tl_buf blob;
+      tl_buf_init(&blob);
+      CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+      FILE *f;
+      if (write && (f = fopen(path, "wb"))) {
+        CHECK_INT(fwrite(blob.p, 1, blob.n, f), blob.n);
+        fclose(f);
+      }
+      tl_buf_reset(&blob);
+      char chunk[4096];
+      size_t got;
+      if ((f = fopen(path, "rb"))) {
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) tl_buf_append(&blob, chunk, got);
+        fclose(f);
+      }
+      if (blob.n < 6 || (uint8_t)blob.p[5] != vt->version) {
+        UNIT_FAIL("%s: missing or not payload version %d (TL_WRITE_SEEDS=1 writes it)", path,
+                  vt->version);
+      } else if (decode_blob(vt, st, &blob, blob.n, out, &e) != TL_OK) {
+        UNIT_FAIL("%s: %.200s", path, e.msg);
+      } else {
+        CHECK_INT(tl_batch_count(out), tl_batch_count(b));
+        for (size_t i = 0; i < tl_batch_count(b) && i < tl_batch_count(out); i++)
+          if (!same_ndjson(tl_batch_span(b, i), tl_batch_span(out, i))) {
+            UNIT_FAIL("%s: span %zu differs", path, i);
+            break;
+          }
+      }
+      tl_buf_free(&blob);
+      vt->destroy(st);
+      tl_batch_free(out);
+      tl_batch_free(b);
+    }
+}
+
 /* ---- real files and sizes ------------------------------------------------------ */
 
 TEST(real_files_round_trip) { cc_real_files(vt); }
@@ -501,9 +769,12 @@ int main(void) {
   RUN(every_truncation_is_refused);
   RUN(flipped_bytes_never_crash);
   RUN(crafted_payloads_are_refused_exactly);
+  RUN(times_in_their_own_units);
   RUN(encoder_refuses_what_it_cannot_write);
   RUN(options_are_checked);
   RUN(dictionaries_train_and_are_required);
+  RUN(dictionaries_hold_what_blocks_repeat);
+  RUN(fuzz_seeds_are_current);
   RUN(real_files_round_trip);
   RUN(generated_sizes_and_speeds);
   return UNIT_DONE();

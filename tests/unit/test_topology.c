@@ -128,6 +128,65 @@ TEST(req4_percentiles_interpolate_like_sqlite_percentile) {
   tl_trace_buf_free(&b);
 }
 
+static int cmp_ll(const void *a, const void *b) {
+  long long x = *(const long long *)a, y = *(const long long *)b;
+  return (x > y) - (x < y);
+}
+
+/* SQLite percentile()'s interpolation on a sorted copy: the reference. */
+static double sorted_pct(const long long *v, int n, double p) {
+  double pos = (n - 1) * p;
+  int lo = (int)pos;
+  if (lo + 1 >= n) return (double)v[n - 1];
+  return (double)v[lo] + ((double)v[lo + 1] - (double)v[lo]) * (pos - lo);
+}
+
+TEST(req4_selection_matches_a_sort) {
+  /* One edge web->api per round, n calls with durations drawn from few
+  ** values (runs of equal keys), from many (distinct), ascending and
+  ** descending: p50 and p99 by selection equal those of a sorted copy. */
+  static const int sizes[] = {1, 2, 3, 7, 100, 101, 1000, 5001};
+  char ids[5002][12];
+  fx_span s[5002];
+  long long d[5001];
+  uint64_t x = 88172645463325252ull;
+  for (int shape = 0; shape < 4; shape++) {
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+      int n = sizes[k];
+      memset(s, 0, sizeof s);
+      s[0] = (fx_span){"r", NULL, 0, 1000000, "web", NULL, 0, NULL, NULL, NULL};
+      for (int i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        d[i] = shape == 0 ? (long long)(x % 5) : shape == 1 ? (long long)(x % 1000003)
+             : shape == 2 ? i : n - i;
+        snprintf(ids[i], sizeof ids[i], "%x", i + 1);
+        s[i + 1] = (fx_span){ids[i], "r", 0, d[i], "api", NULL, 0, NULL, NULL, NULL};
+      }
+      tl_trace_buf b;
+      tl_tree t;
+      tl_err e;
+      tl_err_clear(&e);
+      tl_trace_buf_init(&b);
+      tl_tree_init(&t);
+      tl_topo *tp = tl_topo_new(TL_TOPO_JAEGER);
+      CHECK_INT(fx_load(&b, &t, s, n + 1, &e), TL_OK);
+      CHECK_INT(tl_topo_add(tp, &t, b.spans, &e), TL_OK);
+      CHECK_INT(tl_topo_finish(tp, &e), TL_OK);
+      uint32_t ne;
+      const tl_topo_edge *ed = tl_topo_edges(tp, &ne);
+      qsort(d, (size_t)n, sizeof *d, cmp_ll);
+      CHECK_INT(ne, 1);
+      if (ne == 1) {
+        CHECK(ed[0].p50_ns == sorted_pct(d, n, 0.5));
+        CHECK(ed[0].p99_ns == sorted_pct(d, n, 0.99));
+      }
+      tl_topo_free(tp);
+      tl_tree_free(&t);
+      tl_trace_buf_free(&b);
+    }
+  }
+}
+
 TEST(modes_parse) {
   CHECK_INT(tl_topo_mode("jaeger", 6), TL_TOPO_JAEGER);
   CHECK_INT(tl_topo_mode("ZIPKIN", 6), TL_TOPO_ZIPKIN);
@@ -138,6 +197,7 @@ int main(void) {
   RUN(req1_req3_req4_req5_jaeger_mode);
   RUN(req2_req3_req4_req5_zipkin_mode);
   RUN(req4_percentiles_interpolate_like_sqlite_percentile);
+  RUN(req4_selection_matches_a_sort);
   RUN(modes_parse);
   return UNIT_DONE();
 }
