@@ -157,7 +157,7 @@ static int walk_decode(col_ops *o, const uint64_t *codes, uint32_t *ops, size_t 
       uint32_t room = cap[ctx] ? 2 * cap[ctx] : 4;
       if (!(pool = tl_vec_get(&o->pool, (used + room) * sizeof *pool)))
         return tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
-      memcpy(pool + used, pool + at[ctx], len[ctx] * sizeof *pool);
+      if (len[ctx]) memcpy(pool + used, pool + at[ctx], len[ctx] * sizeof *pool);
       at[ctx] = used;
       cap[ctx] = room;
       used += room;
