@@ -16,8 +16,10 @@
 **                 the trace
 **   start, end    deltas in the time order (parents first): from the
 **                 parent's start, the previous sibling's end, ...; the
-**                 duration or the distance to the parent's end; the writer
-**                 measures every choice and keeps the smallest
+**                 duration or the distance to the parent's end; each in
+**                 the time's own unit (whole milliseconds among
+**                 nanoseconds); the writer measures every choice and keeps
+**                 the smallest
 **   operations    (name, kind, resource, scope, flags, attribute shape)
 **                 once each, and per span a code in its parent's context
 **   names         the table the operations' name codes index
@@ -29,9 +31,14 @@
 ** is left out and reads as defaults.
 **
 ** Decoding honours the TL_FIELD_* mask: ids and times always, the rest only
-** when asked, so `SELECT sum(duration_ns)` inflates the id, time and
-** operation streams only.  Spans keep their order: rowids are positions in
-** the block.
+** when asked, so `SELECT sum(duration_ns)` inflates the id and time streams
+** and the operations table only.  Ids and times are decoded into arrays of
+** the state first, then every span is added and filled in one pass, then
+** the other fields asked for are decoded into the spans.  Spans keep their
+** order: rowids are positions in the block.
+**
+** The table's dictionary is raw content: the text streams (tables) a block
+** repeats most, chosen by measuring (col_train).
 **
 ** Hostile payloads: every length, count, code, reference and delta is
 ** checked before use, errors name the stream, and a failed decode leaves

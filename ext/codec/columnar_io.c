@@ -17,7 +17,9 @@
 ** Why measure instead of guessing: which form of an integer column is
 ** smaller (LEB128 or byte planes) depends on the data, and zstd decides the
 ** rest, so the writer compresses each candidate and keeps the smallest.
-** Each candidate costs one zstd call over a few kilobytes.
+** Each candidate costs one zstd call over a few kilobytes, at the fast
+** trial level of the state's tl_zs; the one kept is compressed again at the
+** table's level when the writer's `final` is set.
 */
 #include "columnar_internal.h"
 
@@ -491,7 +493,7 @@ static col_stream *find_stream(col_reader *r, unsigned kind, unsigned index) {
 
 int colr_get(col_reader *r, unsigned kind, unsigned index, const char *name, tl_rd *out) {
   col_stream *s = find_stream(r, kind, index);
-  tl_rd_init(out, NULL, 0);
+  tl_rd_init(out, "", 0); /* an absent stream: empty (not NULL: no offset on NULL) */
   if (!s) return TL_OK;
   if (s->coding == 0) {
     tl_rd_init(out, s->p, s->stored);

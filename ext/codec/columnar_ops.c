@@ -22,6 +22,10 @@
 ** Why relative: on the generated shop, names, kinds, resources, scopes,
 ** flags and shapes as separate columns cost 2.4 bytes per span; op codes
 ** in their parent's context cost under 0.5 (docs/format.md has the table).
+**
+** The decoder reads the ops table with the block, and the op_refs stream
+** only when a span's operation is first asked for: ids and times need none
+** when every operation has the same flags.
 */
 #include "columnar_internal.h"
 
@@ -98,14 +102,18 @@ static uint32_t *map_slot(u64map *m, uint64_t key, int *found) {
 
 uint32_t col_ops_count(const col_ops *o) { return o->k; }
 const uint64_t *col_ops_table(const col_ops *o, int field) {
+  /* No operation (an empty block): no table, maybe not even memory. */
+  if (!o->k) return o->table.p;
   return (const uint64_t *)o->table.p + (size_t)field * o->k;
 }
 
 int col_ops_uniform(const col_ops *o, int field, uint64_t *value) {
+  *value = 0;
+  if (!o->k) return 1;
   const uint64_t *v = col_ops_table(o, field);
   for (uint32_t k = 1; k < o->k; k++)
     if (v[k] != v[0]) return 0;
-  *value = o->k ? v[0] : 0;
+  *value = v[0];
   return 1;
 }
 

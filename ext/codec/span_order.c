@@ -10,9 +10,9 @@
 ** its own.  Encoder and decoder compute it from the parent references
 ** alone, which they decode first, so no order is stored.
 **
-** Also here, because both codecs group spans by trace the same way: trace
-** codes (which trace each span of the block belongs to) and the members of
-** each trace in block order.
+** Also here, because both codecs group spans by trace the same way: the
+** members of each trace in block order (the trace codes are inline in
+** codec_internal.h).
 */
 #include "codec_internal.h"
 

@@ -1,9 +1,11 @@
 /*
 ** zstd_stream.c — zstd for the many small streams of the relational and
 ** columnar codecs (codec_internal.h): one ZSTD_CCtx and one ZSTD_DCtx per
-** table, reused for every stream of every block; the table's dictionaries
-** by id, each with its ZSTD_DDict made when added and a ZSTD_CDict made on
-** first use.
+** table, reused for every stream of every block; two levels (a codec may
+** try candidates at a fast one and compress what it keeps at a final one);
+** the table's dictionaries by id, each with its ZSTD_DDict made when added
+** and a ZSTD_CDict per level made on first use.  Dictionaries are trained
+** zstd dictionaries (tl_zs_train) or raw content (columnar's).
 **
 ** Frames carry no checksum, no content size and no dictionary id: a block
 ** has dozens of streams, and those fields would cost up to 12 bytes each.
