@@ -550,7 +550,7 @@ static int tl_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   int rc;
   const tl_span *s = tl_scan_span(&c->scan, &rc);
   if (!s) return rc;
-  tl_row_result(ctx, NULL, s, col, &c->scratch);
+  tl_row_result(ctx, c->scan.view, s, col, &c->scratch);
   return SQLITE_OK;
 }
 
