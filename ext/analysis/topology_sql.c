@@ -272,11 +272,7 @@ static int topo_run_fn(tl_direct *d, tl_scan *scn, tl_scan_filter *f) {
       /* The trace id as the SQL read shows it, so that both reads hash and
       ** remember the same text. */
       char hex[32];
-      static const char digits[] = "0123456789abcdef";
-      for (int i = 0; i < 16; i++) {
-        hex[2 * i] = digits[s->trace_id[i] >> 4];
-        hex[2 * i + 1] = digits[s->trace_id[i] & 15];
-      }
+      tl_hex_encode(s->trace_id, 16, hex);
       rc = switch_trace(sc, hex, sizeof hex, 1, &cur, t->err);
       if (rc == RESCAN) {
         t->rescan = 1;

@@ -96,13 +96,9 @@ static int id_text(tl_trace_buf *b, const tl_cell *c, tl_str *out) {
   if (c->type == TL_CELL_TEXT) {
     *out = tl_batch_copy(b->strings, c->p, c->n);
   } else {
-    static const char hex[] = "0123456789abcdef";
     char *t = tl_batch_alloc(b->strings, (size_t)c->n * 2 + 1);
     if (!t) return TL_ENOMEM;
-    for (uint32_t i = 0; i < c->n; i++) {
-      t[2 * i] = hex[(unsigned char)c->p[i] >> 4];
-      t[2 * i + 1] = hex[(unsigned char)c->p[i] & 15];
-    }
+    tl_hex_encode((const uint8_t *)c->p, c->n, t);
     out->ptr = t;
     out->len = c->n * 2;
   }

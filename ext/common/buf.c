@@ -216,14 +216,17 @@ void tl_buf_json_double(tl_buf *b, double d) {
   if (!strpbrk(tmp, ".eEn")) tl_buf_puts(b, ".0");
 }
 
-void tl_buf_hex(tl_buf *b, const uint8_t *p, size_t n) {
+void tl_hex_encode(const uint8_t *p, size_t n, char *out) {
   static const char hexd[] = "0123456789abcdef";
-  if (tl_buf_reserve(b, n * 2)) return;
-  char *o = b->p + b->n;
   for (size_t i = 0; i < n; i++) {
-    o[2 * i] = hexd[p[i] >> 4];
-    o[2 * i + 1] = hexd[p[i] & 15];
+    out[2 * i] = hexd[p[i] >> 4];
+    out[2 * i + 1] = hexd[p[i] & 15];
   }
+}
+
+void tl_buf_hex(tl_buf *b, const uint8_t *p, size_t n) {
+  if (tl_buf_reserve(b, n * 2)) return;
+  tl_hex_encode(p, n, b->p + b->n);
   b->n += n * 2;
 }
 

@@ -72,6 +72,8 @@ void tl_buf_json_double(tl_buf *b, double d);
 int tl_parse_double(const char *s, size_t n, double *out);
 
 void tl_buf_hex(tl_buf *b, const uint8_t *p, size_t n);     /* lowercase */
+/* The 2n lowercase hex digits of p[0..n) into out (not NUL-terminated). */
+void tl_hex_encode(const uint8_t *p, size_t n, char *out);
 void tl_buf_base64(tl_buf *b, const uint8_t *p, size_t n);  /* standard, padded */
 
 /* Decoders: return the decoded length, or -1 if the text is not valid.

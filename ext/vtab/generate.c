@@ -204,9 +204,8 @@ static int truth_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
   const tl_gen_truth *t = &((truth_cursor *)cur)->t;
   switch (col) {
     case T_TRACE_ID: {
-      static const char hx[] = "0123456789abcdef";
       char id[32];
-      for (int i = 0; i < 16; i++) id[2 * i] = hx[t->trace_id[i] >> 4], id[2 * i + 1] = hx[t->trace_id[i] & 15];
+      tl_hex_encode(t->trace_id, 16, id);
       sqlite3_result_text(ctx, id, 32, SQLITE_TRANSIENT);
       break;
     }

@@ -28,18 +28,9 @@ int tl_sqlite_rc(int rc) {
   }
 }
 
-/* Lowercase hex of an id of n <= 16 bytes into out (2n characters). */
-static void hex_of(const uint8_t *p, size_t n, char *out) {
-  static const char hexd[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = hexd[p[i] >> 4];
-    out[2 * i + 1] = hexd[p[i] & 15];
-  }
-}
-
 static void result_hex(sqlite3_context *ctx, const uint8_t *p, size_t n) {
   char tmp[32];
-  hex_of(p, n, tmp);
+  tl_hex_encode(p, n, tmp);
   sqlite3_result_text(ctx, tmp, (int)(2 * n), SQLITE_TRANSIENT);
 }
 
@@ -461,7 +452,7 @@ static int is_int(sqlite3_value *v, uint64_t x) {
 
 static int is_id(sqlite3_value *v, const uint8_t *id, size_t n) {
   char hex[32];
-  hex_of(id, n, hex);
+  tl_hex_encode(id, n, hex);
   return is_text(v, hex, 2 * n);
 }
 

@@ -471,6 +471,35 @@ static inline void small_block(const tl_codec_vt *vt, void *st, size_t n, tl_buf
   tl_batch_free(b);
 }
 
+/* A codec with zstd options refuses levels past 22 and dictionaries past
+** 4 MiB, naming itself, and every level reads every other level's blocks. */
+static inline void cc_options_are_checked(const tl_codec_vt *vt) {
+  tl_err e = {0};
+  void *st = NULL;
+  char want[128];
+  tl_codec_opts bad_level = {23, 0}, big_dict = {3, 5 * 1024 * 1024};
+  CHECK_INT(vt->create(&bad_level, &st, &e), TL_ERANGE);
+  snprintf(want, sizeof want, "%s: zstd_level 23 is not between 1 and 22", vt->name);
+  CHECK_STR(e.msg, want);
+  tl_err_clear(&e);
+  CHECK_INT(vt->create(&big_dict, &st, &e), TL_ERANGE);
+  snprintf(want, sizeof want, "%s: dict_size 5242880 is not between 0 and 4194304", vt->name);
+  CHECK_STR(e.msg, want);
+  CHECK(st == NULL);
+  tl_codec_opts l19 = {19, 0};
+  void *a = new_state(vt, NULL), *z = new_state(vt, &l19);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  small_block(vt, z, 50, &blob);
+  tl_batch *out = tl_batch_new();
+  CHECK_INT(decode_blob(vt, a, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 50);
+  tl_batch_free(out);
+  tl_buf_free(&blob);
+  vt->destroy(a);
+  vt->destroy(z);
+}
+
 static inline const char *decode_error(const tl_codec_vt *vt, void *st, const uint8_t *p, size_t n,
                                 tl_err *e) {
   tl_batch *out = tl_batch_new();

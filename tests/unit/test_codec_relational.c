@@ -279,29 +279,7 @@ TEST(encoder_refuses_what_it_cannot_write) {
   tl_batch_free(b);
 }
 
-TEST(options_are_checked) {
-  tl_err e = {0};
-  void *st = NULL;
-  tl_codec_opts bad_level = {23, 0}, big_dict = {3, 5 * 1024 * 1024};
-  CHECK_INT(vt->create(&bad_level, &st, &e), TL_ERANGE);
-  CHECK_STR(e.msg, "relational: zstd_level 23 is not between 1 and 22");
-  tl_err_clear(&e);
-  CHECK_INT(vt->create(&big_dict, &st, &e), TL_ERANGE);
-  CHECK_STR(e.msg, "relational: dict_size 5242880 is not between 0 and 4194304");
-  CHECK(st == NULL);
-  tl_codec_opts l19 = {19, 0};
-  void *a = new_state(vt, NULL), *z = new_state(vt, &l19);
-  tl_buf blob;
-  tl_buf_init(&blob);
-  small_block(vt, z, 50, &blob);
-  tl_batch *out = tl_batch_new();
-  CHECK_INT(decode_blob(vt, a, &blob, blob.n, out, &e), TL_OK);
-  CHECK_INT(tl_batch_count(out), 50);
-  tl_batch_free(out);
-  tl_buf_free(&blob);
-  vt->destroy(a);
-  vt->destroy(z);
-}
+TEST(options_are_checked) { cc_options_are_checked(vt); }
 
 TEST(dictionaries_train_and_are_required) {
   tl_batch *b = tl_batch_new(), *out = tl_batch_new();
