@@ -81,9 +81,11 @@ $(BUILD)/locale/de_DE.UTF-8: | $(BUILD)/.deps
 test: all check-unit
 	BUILD=$(BUILD) bash tests/run.sh
 
-# The same tests with AddressSanitizer and UBSan, in a separate build tree.
+# The same tests with AddressSanitizer and UBSan, in a separate build tree
+# (ASAN_BUILD, so that two checkouts' runs need not share one).
+ASAN_BUILD ?= build-asan
 asan:
-	$(MAKE) test BUILD=build-asan CC=gcc CFLAGS="-O1 -g" \
+	$(MAKE) test BUILD=$(ASAN_BUILD) CC=gcc CFLAGS="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 # libFuzzer needs clang; each target runs for FUZZ_SECONDS.
