@@ -66,7 +66,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libtl.a
 # Fuzz targets double as corpus-replay programs: without libFuzzer they are
 # linked with tests/fuzz/replay.c, which feeds them every file of their
 # corpus in testdata/fuzz/<target>/.
-$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libtl.a
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(wildcard tests/fuzz/*.h) $(BUILD)/libtl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libtl.a $(LIBS)
 

@@ -40,6 +40,7 @@
 ** blocks merged from decoded blocks stay as compact as fresh ones.
 */
 #include "cbor_spans.h"
+#include "codec.h"
 
 #include <float.h>
 #include <math.h>
@@ -612,6 +613,7 @@ typedef struct dec {
   tl_batch *b;
   uint32_t ntab;       /* strings numbered so far */
   uint32_t nres, nscopes;
+  uint32_t fields;     /* TL_FIELD_* the caller needs; the rest is skipped */
   tl_err *e;
 } dec;
 
@@ -634,25 +636,43 @@ static int fail(dec *d, int rc, const char *fmt, ...) {
 
 static size_t left(const dec *d) { return (size_t)(d->end - d->p); }
 
-/* One item head: the initial byte and its argument. */
-static int head(dec *d, uint8_t *ib, uint64_t *v) {
-  d->item = d->p;
-  if (d->p >= d->end) return BAD(d, "truncated");
-  uint8_t b0 = *d->p++;
+/* The argument of a head whose initial byte b0 says it follows in 1, 2, 4
+** or 8 bytes; the rare path of head(). */
+static int head_long(dec *d, uint8_t b0, uint64_t *v) {
   unsigned ai = b0 & 31;
-  *ib = b0;
-  if (ai < 24) {
-    *v = ai;
-    return TL_OK;
-  }
   if (ai > 27) return BAD(d, "indefinite length or reserved value 0x%02x", b0);
   size_t k = (size_t)1 << (ai - 24);
   if (left(d) < k) return BAD(d, "truncated");
-  uint64_t x = 0;
-  for (size_t i = 0; i < k; i++) x = x << 8 | d->p[i];
+  const uint8_t *p = d->p;
+  switch (k) {
+    case 1: *v = p[0]; break;
+    case 2: *v = (uint64_t)p[0] << 8 | p[1]; break;
+    case 4: *v = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3]; break;
+    default:
+      *v = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+           (uint64_t)p[6] << 8 | p[7];
+  }
   d->p += k;
-  *v = x;
   return TL_OK;
+}
+
+/* One item head: the initial byte and its argument.  Inline, because
+** every item of a payload starts with one and most fit in the first byte. */
+static inline int head(dec *d, uint8_t *ib, uint64_t *v) {
+  d->item = d->p;
+  if (d->p >= d->end) {
+    *ib = 0; /* callers test rc first, but the compiler cannot see it */
+    *v = 0;
+    return BAD(d, "truncated");
+  }
+  uint8_t b0 = *d->p++;
+  *ib = b0;
+  if ((b0 & 31) < 24) {
+    *v = b0 & 31;
+    return TL_OK;
+  }
+  return head_long(d, b0, v);
 }
 
 static int rd_uint(dec *d, uint64_t *v, const char *what) {
@@ -751,10 +771,12 @@ static int rd_str(dec *d, uint8_t *major, const uint8_t **p, uint32_t *len, dent
   *ent = NULL;
   d->p += v;
   if (v >= min_ref_len(d->ntab)) {
-    dent *tab = grow(d->c->tab, &d->c->cap_tab, (size_t)d->ntab + 1, sizeof *tab);
-    if (!tab) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
-    d->c->tab = tab;
-    dent *t = &tab[d->ntab++];
+    if (d->ntab == d->c->cap_tab) {
+      dent *tab = grow(d->c->tab, &d->c->cap_tab, (size_t)d->ntab + 1, sizeof *tab);
+      if (!tab) return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
+      d->c->tab = tab;
+    }
+    dent *t = &d->c->tab[d->ntab++];
     t->p = *p;
     t->len = *len;
     t->major = *major;
@@ -878,6 +900,52 @@ static int rd_attrs(dec *d, tl_kv **items, uint32_t *n, int depth) {
     if ((rc = rd_value(d, &(*items)[i].value, depth))) return rc;
   }
   return TL_OK;
+}
+
+/* Walks past one item the caller does not need.  Strings still go through
+** rd_str, because a literal long enough is numbered and later references
+** count on that numbering; nothing is interned or allocated.  The checks
+** are those of the item's own decoder where they guard the walk (lengths,
+** counts, references, depth); a skipped value's type is not judged. */
+/* Deep enough for any value the decoders take: an attribute value nested
+** TL_MAX_DEPTH deep inside an event's attributes, inside the event, inside
+** the span's list of events. */
+#define SKIP_MAX_DEPTH (TL_MAX_DEPTH + 3)
+static int skip_item(dec *d, int depth) {
+  d->item = d->p;
+  if (depth > SKIP_MAX_DEPTH) return BAD(d, "skipped value nested deeper than %d", SKIP_MAX_DEPTH);
+  if (d->p >= d->end) return BAD(d, "truncated");
+  uint8_t ib = *d->p;
+  uint64_t v;
+  uint32_t n;
+  int rc;
+  switch (ib >> 5) {
+    case M_UINT:
+    case M_NEG:
+      if ((ib & 31) < 24) { /* the most common skipped item: a small integer */
+        d->p++;
+        return TL_OK;
+      }
+      return head(d, &ib, &v);
+    case M_BYTES:
+    case M_TEXT:
+    case M_TAG: {
+      uint8_t major;
+      const uint8_t *p;
+      uint32_t len;
+      dent *ent;
+      return rd_str(d, &major, &p, &len, &ent, "value");
+    }
+    case M_ARRAY:
+    case M_MAP: {
+      int is_map = ib >> 5 == M_MAP;
+      if ((rc = rd_count(d, ib >> 5, is_map ? 2 : 1, &n, "skipped value"))) return rc;
+      for (uint64_t i = 0, items = (uint64_t)n << is_map; i < items; i++)
+        if ((rc = skip_item(d, depth + 1))) return rc;
+      return TL_OK;
+    }
+    default: return head(d, &ib, &v);
+  }
 }
 
 /* The next key of a map whose keys must increase. */
@@ -1016,6 +1084,7 @@ static int rd_span(dec *d, tl_span *s) {
   uint32_t nk, res = 0, scope = 0;
   uint64_t prev = 0, key;
   int64_t dur = 0;
+  const uint32_t want = d->fields;
   int rc = rd_count(d, M_MAP, 2, &nk, "span");
   for (uint32_t i = 0; !rc && i < nk; i++) {
     if ((rc = rd_key(d, &prev, &key))) break;
@@ -1025,17 +1094,25 @@ static int rd_span(dec *d, tl_span *s) {
       case K_PARENT: rc = rd_id(d, s->parent_span_id, 8, "parent span id"); break;
       case K_TRACE_STATE: rc = rd_text(d, &s->trace_state, "trace state"); break;
       case K_FLAGS: rc = rd_u32(d, &s->flags, "flags"); break;
-      case K_NAME: rc = rd_text(d, &s->name, "name"); break;
+      case K_NAME:
+        rc = want & TL_FIELD_NAME ? rd_text(d, &s->name, "name") : skip_item(d, 0);
+        break;
       case K_KIND: rc = rd_small(d, &s->kind, TL_KIND_CONSUMER, "kind"); break;
       case K_START: rc = rd_uint(d, &s->start_ns, "start time"); break;
       case K_DURATION: rc = rd_int(d, &dur, "duration"); break;
       case K_STATUS_CODE: rc = rd_small(d, &s->status_code, TL_STATUS_ERROR, "status code"); break;
-      case K_STATUS_MSG: rc = rd_text(d, &s->status_message, "status message"); break;
-      case K_ATTRS: rc = rd_attrs(d, &s->attrs.items, &s->attrs.n, 0); break;
+      case K_STATUS_MSG:
+        rc = want & TL_FIELD_STATUS ? rd_text(d, &s->status_message, "status message")
+                                    : skip_item(d, 0);
+        break;
+      case K_ATTRS:
+        rc = want & TL_FIELD_ATTRS ? rd_attrs(d, &s->attrs.items, &s->attrs.n, 0)
+                                   : skip_item(d, 0);
+        break;
       case K_DROPPED_ATTRS: rc = rd_u32(d, &s->attrs.dropped, "dropped attributes count"); break;
-      case K_EVENTS: rc = rd_events(d, s); break;
+      case K_EVENTS: rc = want & TL_FIELD_EVENTS ? rd_events(d, s) : skip_item(d, 0); break;
       case K_DROPPED_EVENTS: rc = rd_u32(d, &s->dropped_events, "dropped events count"); break;
-      case K_LINKS: rc = rd_links(d, s); break;
+      case K_LINKS: rc = want & TL_FIELD_LINKS ? rd_links(d, s) : skip_item(d, 0); break;
       case K_DROPPED_LINKS: rc = rd_u32(d, &s->dropped_links, "dropped links count"); break;
       case K_RESOURCE: rc = rd_u32(d, &res, "resource index"); break;
       case K_SCOPE: rc = rd_u32(d, &scope, "scope index"); break;
@@ -1091,9 +1168,9 @@ static int decode_payload(dec *d, size_t n) {
   return TL_OK;
 }
 
-int tl_cbor_decode(tl_cbor *c, const uint8_t *p, size_t len, size_t n, tl_batch *b,
-                   tl_err *e) {
-  dec d = {c, p, p + len, p, p, b, 0, 0, 0, e};
+int tl_cbor_decode(tl_cbor *c, const uint8_t *p, size_t len, size_t n, uint32_t fields,
+                   tl_batch *b, tl_err *e) {
+  dec d = {c, p, p + len, p, p, b, 0, 0, 0, fields, e};
   size_t before = tl_batch_count(b);
   int rc = decode_payload(&d, n);
   if (rc)

@@ -31,9 +31,13 @@ void tl_cbor_free(tl_cbor *c);
 int tl_cbor_encode(tl_cbor *c, tl_span *const *spans, size_t n, tl_buf *out, tl_err *e);
 
 /* Decodes a payload that must hold exactly n spans, appending them to b.
+** fields (TL_FIELD_*, codec.h) says what the caller needs: the name, the
+** status message, attributes, events and links it leaves out are walked
+** past without being interned or checked beyond what the walk needs; ids,
+** times, kind, status code, resource and scope are always decoded.
 ** Hostile input gives TL_EFORMAT (or TL_ERANGE past a limit) with the byte
 ** offset in the message, and leaves no span of this payload in b. */
-int tl_cbor_decode(tl_cbor *c, const uint8_t *p, size_t len, size_t n, tl_batch *b,
-                   tl_err *e);
+int tl_cbor_decode(tl_cbor *c, const uint8_t *p, size_t len, size_t n, uint32_t fields,
+                   tl_batch *b, tl_err *e);
 
 #endif

@@ -27,15 +27,14 @@ static int cbor_encode(void *state, tl_span *const *spans, size_t n, tl_buf *out
 
 static int cbor_decode(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
                        tl_batch *b, tl_err *e) {
-  (void)fields;
-  return tl_cbor_decode(state, p, len, n, b, e);
+  return tl_cbor_decode(state, p, len, n, fields, b, e);
 }
 
 const tl_codec_vt tl_codec_cbor = {
     .name = "cbor",
     .id = TL_CODEC_CBOR,
     .version = 1,
-    .partial = 0,
+    .partial = 1,
     .create = cbor_create,
     .destroy = cbor_destroy,
     .encode = cbor_encode,

@@ -173,7 +173,6 @@ static const zdict *find_dict(const zstate *z, uint64_t id) {
 static int zstd_decode(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
                        tl_batch *b, tl_err *e) {
   zstate *z = state;
-  (void)fields;
   tl_rd r;
   tl_rd_init(&r, p, len);
   uint64_t id = tl_rd_varint(&r);
@@ -209,7 +208,7 @@ static int zstd_decode(void *state, const uint8_t *p, size_t len, size_t n, uint
   if (got != size)
     return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: %zu bytes of content, the frame says %llu",
                       got, size);
-  return tl_cbor_decode(z->cbor, (const uint8_t *)z->raw.p, got, n, b, e);
+  return tl_cbor_decode(z->cbor, (const uint8_t *)z->raw.p, got, n, fields, b, e);
 }
 
 /* Appends the payload of spans[0..k) to samples as one more sample. */
@@ -295,7 +294,7 @@ const tl_codec_vt tl_codec_cbor_zstd = {
     .name = "cbor_zstd",
     .id = TL_CODEC_CBOR_ZSTD,
     .version = 1,
-    .partial = 0,
+    .partial = 1,
     .create = zstd_create,
     .destroy = zstd_destroy,
     .encode = zstd_encode,

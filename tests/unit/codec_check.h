@@ -500,15 +500,20 @@ static inline void cc_options_are_checked(const tl_codec_vt *vt) {
   vt->destroy(z);
 }
 
-static inline const char *decode_error(const tl_codec_vt *vt, void *st, const uint8_t *p, size_t n,
-                                tl_err *e) {
+static inline const char *decode_fields_error(const tl_codec_vt *vt, void *st, const uint8_t *p,
+                                              size_t n, uint32_t fields, tl_err *e) {
   tl_batch *out = tl_batch_new();
   tl_err_clear(e);
-  int rc = tl_block_decode(vt, st, p, n, TL_FIELDS_ALL, out, e);
+  int rc = tl_block_decode(vt, st, p, n, fields, out, e);
   if (rc == TL_OK) snprintf(e->msg, sizeof e->msg, "(decoded)");
   else if (tl_batch_count(out) != 0) snprintf(e->msg, sizeof e->msg, "(spans left in the batch)");
   tl_batch_free(out);
   return e->msg;
+}
+
+static inline const char *decode_error(const tl_codec_vt *vt, void *st, const uint8_t *p, size_t n,
+                                tl_err *e) {
+  return decode_fields_error(vt, st, p, n, TL_FIELDS_ALL, e);
 }
 
 /* ---- real trace files ------------------------------------------------------- */

@@ -281,8 +281,9 @@ TEST(flipped_bytes_never_crash) {
   }
 }
 
-/* Decodes a hand-made cbor payload (hex, spaces ignored) claiming n spans. */
-static const char *cbor_error(const char *hex, size_t n) {
+/* Decodes a hand-made cbor payload (hex, spaces ignored) claiming n spans,
+** asking for `fields`. */
+static const char *cbor_fields_error(const char *hex, size_t n, uint32_t fields) {
   static tl_err e;
   uint8_t raw[512];
   char digits[1024];
@@ -298,10 +299,14 @@ static const char *cbor_error(const char *hex, size_t n) {
   tl_buf_varint(&blob, n);
   tl_buf_append(&blob, raw, (size_t)len);
   void *st = new_state(&tl_codec_cbor, NULL);
-  decode_error(&tl_codec_cbor, st, (const uint8_t *)blob.p, blob.n, &e);
+  decode_fields_error(&tl_codec_cbor, st, (const uint8_t *)blob.p, blob.n, fields, &e);
   tl_codec_cbor.destroy(st);
   tl_buf_free(&blob);
   return e.msg;
+}
+
+static const char *cbor_error(const char *hex, size_t n) {
+  return cbor_fields_error(hex, n, TL_FIELDS_ALL);
 }
 
 TEST(crafted_cbor_is_refused_exactly) {
@@ -419,6 +424,113 @@ TEST(crafted_cbor_is_refused_exactly) {
             "cbor payload: unknown link key 7 at byte 11");
   CHECK_STR(cbor_error("d90100 83 8080 81 a1 10 81a1 01 4101", 1),
             "cbor payload: link trace id is not a byte string of 16 bytes at byte 12");
+}
+
+/* ---- decoding some fields ------------------------------------------------------ */
+
+/* What a scan of the cheap columns asks for, and what one of all but the
+** attributes asks for. */
+#define CHEAP_FIELDS (TL_FIELD_IDS | TL_FIELD_TIMES | TL_FIELD_KIND | TL_FIELD_RESOURCE | TL_FIELD_SCOPE)
+#define NO_ATTRS (TL_FIELDS_ALL & ~TL_FIELD_ATTRS)
+
+/* s as a decode of `fields` must give it: what was not asked for left empty. */
+static tl_span without_skipped(const tl_span *s, uint32_t fields) {
+  tl_span x = *s;
+  static const tl_str none = {"", 0};
+  if (!(fields & TL_FIELD_NAME)) x.name = none;
+  if (!(fields & TL_FIELD_STATUS)) x.status_message = none;
+  if (!(fields & TL_FIELD_ATTRS)) {
+    x.attrs.items = NULL;
+    x.attrs.n = 0;
+  }
+  if (!(fields & TL_FIELD_EVENTS)) {
+    x.events = NULL;
+    x.n_events = 0;
+  }
+  if (!(fields & TL_FIELD_LINKS)) {
+    x.links = NULL;
+    x.n_links = 0;
+  }
+  return x;
+}
+
+TEST(cbor_decodes_only_the_fields_asked_for) {
+  static const uint32_t masks[] = {CHEAP_FIELDS, NO_ATTRS, TL_FIELD_IDS | TL_FIELD_TIMES};
+  const tl_codec_vt *vts[] = {&tl_codec_cbor, &tl_codec_cbor_zstd};
+  tl_batch *b = tl_batch_new();
+  build_every_kind(b, 0);
+  build_typical(b, 500, 11);
+  size_t n = tl_batch_count(b);
+  for (int c = 0; c < 2; c++) {
+    void *st = new_state(vts[c], NULL);
+    tl_buf blob;
+    tl_buf_init(&blob);
+    tl_err e = {0};
+    CHECK_INT(encode_all(vts[c], st, b, &blob, &e), TL_OK);
+    for (size_t m = 0; m < sizeof masks / sizeof *masks; m++) {
+      tl_batch *out = tl_batch_new();
+      CHECK_INT(tl_block_decode(vts[c], st, (const uint8_t *)blob.p, blob.n, masks[m], out, &e),
+                TL_OK);
+      CHECK_INT(tl_batch_count(out), n);
+      size_t wrong = 0;
+      for (size_t i = 0; i < n && i < tl_batch_count(out); i++) {
+        tl_span want = without_skipped(tl_batch_span(b, i), masks[m]);
+        const char *diff = span_diff(&want, tl_batch_span(out, i));
+        if (diff && !wrong++)
+          UNIT_FAIL("%s, fields 0x%x, span %zu: %s", vts[c]->name, masks[m], i, diff);
+      }
+      tl_batch_free(out);
+      /* Every truncation is refused with fields skipped too. */
+      size_t bad = 0;
+      for (size_t len = 0; len < blob.n && c == 0 && n < 600; len += 7) {
+        uint8_t *q = malloc(len ? len : 1);
+        memcpy(q, blob.p, len);
+        decode_fields_error(vts[c], st, q, len, masks[m], &e);
+        if (e.rc != TL_EFORMAT && !bad++)
+          UNIT_FAIL("fields 0x%x, truncated to %zu bytes: rc %d (%.200s)", masks[m], len, e.rc,
+                    e.msg);
+        free(q);
+      }
+    }
+    tl_buf_free(&blob);
+    vts[c]->destroy(st);
+  }
+  tl_batch_free(b);
+}
+
+TEST(skipped_cbor_is_walked_with_the_same_limits) {
+  /* "abc" (63616263) in skipped attributes is still string number 0, so an
+  ** event name after them refers to it. */
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a2 0c a1 63616263 01 0e 81a102d81900", 1,
+                              NO_ATTRS),
+            "(decoded)");
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a2 0c a1 626162 01 0e 81a102d81900", 1,
+                              NO_ATTRS),
+            "cbor payload: string reference 0 past the 0 strings numbered at byte 20");
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a1 0c a1 6178 d81900", 1, CHEAP_FIELDS),
+            "cbor payload: string reference 0 past the 0 strings numbered at byte 14");
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a1 0c a1 6178 bf", 1, CHEAP_FIELDS),
+            "cbor payload: indefinite length or reserved value 0xbf at byte 14");
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a1 0c a1 6178 9bffffffffffffffff", 1,
+                              CHEAP_FIELDS),
+            "cbor payload: skipped value claims 18446744073709551615 items, more than the bytes "
+            "left at byte 14");
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a1 0e 81 a1 02 7a00010000", 1, CHEAP_FIELDS),
+            "cbor payload: value runs past the end (65536 bytes) at byte 14");
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a1 10 81 a1 01 fb00", 1, CHEAP_FIELDS),
+            "cbor payload: truncated at byte 14");
+  /* A skipped value's type is not judged (0xf7, undefined, is refused when
+  ** attributes are decoded); the walk past it is exact. */
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a1 0c a1 6178 f7", 1, CHEAP_FIELDS),
+            "(decoded)");
+  CHECK_STR(cbor_fields_error("d90100 83 81a0 81a0 81 a1 0c a1 6178 f7", 1, TL_FIELDS_ALL),
+            "cbor payload: unsupported value 0xf7 at byte 14");
+  /* Skipped nesting is bounded too: values in 40 arrays. */
+  char deep[256] = "d9010083 81a0 81a0 81 a1 0c a16178";
+  for (int i = 0; i < 40; i++) strcat(deep, "81");
+  strcat(deep, "01");
+  CHECK_STR(cbor_fields_error(deep, 1, CHEAP_FIELDS),
+            "cbor payload: skipped value nested deeper than 35 at byte 49");
 }
 
 /* ---- dictionaries ---------------------------------------------------------------- */
@@ -777,6 +889,8 @@ int main(void) {
   RUN(every_truncation_is_refused);
   RUN(flipped_bytes_never_crash);
   RUN(crafted_cbor_is_refused_exactly);
+  RUN(cbor_decodes_only_the_fields_asked_for);
+  RUN(skipped_cbor_is_walked_with_the_same_limits);
   RUN(dictionaries_train_and_are_required);
   RUN(zstd_options_are_checked);
   RUN(crafted_zstd_frames_are_refused);
