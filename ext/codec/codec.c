@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "../common/varint.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const tl_codec_vt *const codecs[] = {&tl_codec_ndjson, &tl_codec_cbor,
@@ -84,11 +85,12 @@ int tl_block_span_count(const uint8_t *blob, size_t len, size_t *n, tl_err *e) {
   return read_envelope(blob, len, &id, &version, n, &payload, e);
 }
 
-int tl_block_decode(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
-                    uint32_t fields, tl_batch *b, tl_err *e) {
+/* The envelope of blob checked for vt: the span count and where the
+** payload starts. */
+static int check_envelope(const tl_codec_vt *vt, const uint8_t *blob, size_t len, size_t *n,
+                          size_t *payload, tl_err *e) {
   uint8_t id, version;
-  size_t n, payload;
-  int rc = read_envelope(blob, len, &id, &version, &n, &payload, e);
+  int rc = read_envelope(blob, len, &id, &version, n, payload, e);
   if (rc) return rc;
   if (id != vt->id)
     return tl_err_set(e, TL_EFORMAT, "block: written by codec %u (%s), this table reads %s", id,
@@ -98,12 +100,69 @@ int tl_block_decode(const tl_codec_vt *vt, void *state, const uint8_t *blob, siz
                       "block: %s payload version %u, this build reads versions 1 to %u "
                       "(written by a newer tracelite?)",
                       vt->name, version, vt->version);
+  return TL_OK;
+}
+
+int tl_block_decode(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
+                    uint32_t fields, tl_batch *b, tl_err *e) {
+  return tl_block_decode_traces(vt, state, blob, len, fields, NULL, 0, b, e);
+}
+
+int tl_block_decode_traces(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
+                           uint32_t fields, const uint8_t (*traces)[16], size_t ntraces,
+                           tl_batch *b, tl_err *e) {
+  size_t n, payload;
+  int rc = check_envelope(vt, blob, len, &n, &payload, e);
+  if (rc) return rc;
   size_t before = tl_batch_count(b);
-  rc = vt->decode(state, blob + payload, len - payload, n, fields, b, e);
+  if (traces && vt->decode_traces)
+    rc = vt->decode_traces(state, blob + payload, len - payload, n, fields, traces, ntraces, b, e);
+  else
+    rc = vt->decode(state, blob + payload, len - payload, n, fields, b, e);
   if (!rc && tl_batch_count(b) - before != n)
     rc = tl_err_set(e, TL_EFORMAT, "block: %s decoded %zu spans, the envelope says %zu",
                     vt->name, tl_batch_count(b) - before, n);
   if (rc)
     while (tl_batch_count(b) > before) tl_batch_pop_span(b);
   return rc;
+}
+
+int tl_block_decode_cols(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
+                         uint32_t fields, tl_cols *out, tl_batch *b, tl_err *e) {
+  size_t n, payload;
+  int rc = check_envelope(vt, blob, len, &n, &payload, e);
+  out->n = 0;
+  if (!rc) rc = vt->decode_cols(state, blob + payload, len - payload, n, fields, out, b, e);
+  if (!rc && out->n != n)
+    rc = tl_err_set(e, TL_EFORMAT, "block: %s decoded %zu spans, the envelope says %zu",
+                    vt->name, out->n, n);
+  if (rc) out->n = 0;
+  return rc;
+}
+
+int tl_cols_reserve(tl_cols *c, size_t n) {
+  if (n <= c->cap && c->trace_id) return TL_OK;
+  size_t cap = c->cap ? c->cap : 1024;
+  while (cap < n) cap *= 2;
+  /* Each array on its own: a failed realloc leaves the old one valid. */
+  void *p;
+#define GROW(field)                                        \
+  if (!(p = realloc(c->field, cap * sizeof *c->field))) return TL_ENOMEM; \
+  c->field = p;
+  GROW(trace_id) GROW(span_id) GROW(parent_id) GROW(start) GROW(end) GROW(flags)
+  GROW(trace_state)
+#undef GROW
+  c->cap = cap;
+  return TL_OK;
+}
+
+void tl_cols_free(tl_cols *c) {
+  free(c->trace_id);
+  free(c->span_id);
+  free(c->parent_id);
+  free(c->start);
+  free(c->end);
+  free(c->flags);
+  free(c->trace_state);
+  memset(c, 0, sizeof *c);
 }

@@ -39,10 +39,11 @@ typedef enum tl_codec_id {
 } tl_codec_id;
 
 /* Which parts of a span a reader needs.  A codec may decode more than asked
-** (row formats decode everything) but never less; ids and times are always
-** decoded. */
+** (row formats decode everything) but never less; trace, span and parent
+** ids and times are always decoded, trace_state and flags with
+** TL_FIELD_IDS. */
 enum {
-  TL_FIELD_IDS = 1u << 0,      /* trace, span and parent ids, trace_state, flags */
+  TL_FIELD_IDS = 1u << 0,      /* trace_state, flags (and the ids, always there) */
   TL_FIELD_TIMES = 1u << 1,
   TL_FIELD_NAME = 1u << 2,
   TL_FIELD_KIND = 1u << 3,
@@ -68,6 +69,25 @@ typedef struct tl_codec_opts {
 #define TL_CODEC_DEFAULT_ZSTD_LEVEL 3
 #define TL_CODEC_DEFAULT_DICT_SIZE (64 * 1024)
 
+/* The ids and times of a block's spans as arrays, span i at index i (ids,
+** flags and trace states only when TL_FIELD_IDS is asked for): what a
+** scan that reads nothing else (`SELECT sum(duration_ns)`) serves its rows
+** from, without building a tl_span for each (decode_cols).  Owned by the
+** reader and kept from block to block for its memory. */
+typedef struct tl_cols {
+  size_t n, cap;
+  uint8_t (*trace_id)[16];
+  uint8_t (*span_id)[8];
+  uint8_t (*parent_id)[8]; /* all zero for a root */
+  uint64_t *start, *end;
+  uint32_t *flags;
+  tl_str *trace_state;     /* interned in the batch given */
+} tl_cols;
+
+/* Room for n spans (contents not kept); TL_ENOMEM. */
+int tl_cols_reserve(tl_cols *c, size_t n);
+void tl_cols_free(tl_cols *c);
+
 typedef struct tl_codec_vt {
   const char *name;    /* the format= value: "ndjson", "cbor", "cbor_zstd" */
   uint8_t id;          /* tl_codec_id */
@@ -89,6 +109,23 @@ typedef struct tl_codec_vt {
   ** payload, decode finds the one a payload names (TL_EFORMAT if unknown). */
   int (*train)(void *state, tl_span *const *spans, size_t n, tl_buf *dict, tl_err *e);
   int (*add_dict)(void *state, uint32_t id, const uint8_t *p, size_t n, tl_err *e);
+  /* Optional (NULL: the codec has no cheaper way than decode()).  decode()
+  ** for a reader that only wants the spans of traces[0..ntraces) (sorted,
+  ** 16 bytes each): every span is appended with its ids and times, but
+  ** the other fields asked for are filled in only for the spans of those
+  ** traces; the others keep their defaults (empty name, no attributes...)
+  ** and must not be shown.  A trace lookup then skips most of the work of
+  ** a block (interning its strings, building its attribute lists).  Same
+  ** hostile-input promise as decode(). */
+  int (*decode_traces)(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
+                       const uint8_t (*traces)[16], size_t ntraces, tl_batch *b, tl_err *e);
+  /* Optional (NULL: the codec has no cheaper way than decode()).  The times
+  ** of a payload of exactly n spans into out (out->n = n), and with
+  ** TL_FIELD_IDS in fields the ids, flags and trace states (interned in b);
+  ** without it those arrays are left as they were.  Exactly the values
+  ** decode() gives.  Same hostile-input promise as decode(). */
+  int (*decode_cols)(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
+                     tl_cols *out, tl_batch *b, tl_err *e);
 } tl_codec_vt;
 
 extern const tl_codec_vt tl_codec_ndjson;
@@ -108,6 +145,16 @@ int tl_block_encode(const tl_codec_vt *vt, void *state, tl_span *const *spans, s
 ** vt->id), version (<= vt->version) and span count, then decodes. */
 int tl_block_decode(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
                     uint32_t fields, tl_batch *b, tl_err *e);
+/* The same through the codec's decode_traces() (plain decode when it has
+** none, or traces is NULL): only the spans of traces[0..ntraces) are
+** complete, the others have their ids and times. */
+int tl_block_decode_traces(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
+                           uint32_t fields, const uint8_t (*traces)[16], size_t ntraces,
+                           tl_batch *b, tl_err *e);
+/* The same into arrays through the codec's decode_cols() (which it must
+** have). */
+int tl_block_decode_cols(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
+                         uint32_t fields, tl_cols *out, tl_batch *b, tl_err *e);
 /* The span count of a block from its envelope alone; TL_EFORMAT if the
 ** envelope is bad. */
 int tl_block_span_count(const uint8_t *blob, size_t len, size_t *n, tl_err *e);

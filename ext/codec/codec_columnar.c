@@ -72,7 +72,7 @@ enum { END_DURATION, END_PARENT, END_BEST, END_MODES };
 enum {
   V_TRACE, V_PAR, V_CODES, V_VALS, V_VALS2, V_PTRS, V_MAP, V_LISTS,
   V_SPANS, V_EV_LISTS, V_LINK_LISTS, V_RANK, V_MEMBERS, V_TSTART, V_PARENT_OP, V_START, V_END,
-  V_PIDS, V_FLAGS, V_STATES, V_EXPS, V_F0,
+  V_PIDS, V_FLAGS, V_STATES, V_EXPS, V_WANT, V_ITEM_WANT, V_F0,
   V_COUNT = V_F0 + OP_FIELDS
 };
 
@@ -97,6 +97,7 @@ typedef struct cstate {
   const uint32_t *flags;               /* of each span, or NULL: all are `flag` */
   uint32_t flag;
   const tl_str *states;                /* trace states, or NULL: all empty */
+  const uint8_t *want; /* decode_traces: 1 for the spans to fill in; NULL: all */
   tl_err *e;
 } cstate;
 
@@ -650,6 +651,8 @@ static const char *const fixed_names[COL_ATTRS] = {
     [COL_LINK_STATES] = "link_trace_states", [COL_LINK_FLAGS] = "link_flags",
 };
 #define NAME(kind) fixed_names[kind]
+/* Whether item i is to be filled in (want: NULL for all). */
+#define WANTED(want, i) (!(want) || (want)[i])
 
 /* n integers of a stream; zeros when the stream is absent. */
 static int get_ints(cstate *c, unsigned kind, uint64_t *v, size_t n, int is_signed) {
@@ -699,8 +702,10 @@ static int string_at(cstate *c, tl_batch *b, uint64_t code, tl_str *out) {
 /* Ids, parents, the time order, flags and trace states into the arrays of
 ** the state (phase one of col_decode: no span exists yet).  V_TRACE: the
 ** trace of each span; V_PAR: its parent in the block, else -1; V_PIDS: a
-** pointer to its parent's id (NULL for a root). */
-static int get_ids(cstate *c, size_t n, tl_batch *b) {
+** pointer to its parent's id (NULL for a root).  The operations (whose
+** per-span codes the flags need) only when fields asks for more than
+** times: `sum(duration_ns)` reads neither. */
+static int get_ids(cstate *c, size_t n, uint32_t fields, tl_batch *b) {
   uint32_t *tix = vec(c, V_TRACE, n, sizeof *tix);
   uint64_t *codes = vec(c, V_CODES, n, sizeof *codes);
   int64_t *par = vec(c, V_PAR, n, sizeof *par);
@@ -750,13 +755,16 @@ static int get_ids(cstate *c, size_t n, tl_batch *b) {
   }
   if ((rc = colr_done(&c->r, &rd, NAME(COL_PARENT_IDS)))) return rc;
   /* The time order, then the operations coded in it. */
-  if ((rc = plan(c, n)) ||
-      (rc = col_ops_read(c->ops, &c->r, n, c->ord.order, c->ord.pref)))
-    return rc;
+  c->flags = NULL;
+  c->flag = 0;
+  c->states = NULL;
+  if ((rc = plan(c, n))) return rc;
+  if (!(fields & ~TL_FIELD_TIMES)) return TL_OK;
+  if ((rc = col_ops_read(c->ops, &c->r, n, c->ord.order, c->ord.pref))) return rc;
+  if (!(fields & TL_FIELD_IDS)) return TL_OK;
   /* Flags are a field of the operations: the spans' operations are only
   ** needed when they differ. */
   uint64_t flag;
-  c->flags = NULL;
   if (col_ops_uniform(c->ops, OP_FLAGS, &flag)) {
     if (flag > UINT32_MAX) return col_bad(c->e, NAME(COL_OPS), "flags past 32 bits");
     c->flag = (uint32_t)flag;
@@ -771,7 +779,6 @@ static int get_ids(cstate *c, size_t n, tl_batch *b) {
     }
     c->flags = f;
   }
-  c->states = NULL;
   if ((rc = get_strings(c, COL_TRACE_STATES, codes, n)) || !c->tab.n) return rc;
   tl_str *states = vec(c, V_STATES, n, sizeof *states);
   if (!states) return c->e->rc;
@@ -881,7 +888,8 @@ static int get_names(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
     if (!rc) rc = colr_done(&c->r, &rd, NAME(COL_NAMES));
   }
   if (!rc) rc = op_field(c, OP_NAME, c->tab.n ? c->tab.n : 1, "name", codes, n);
-  for (size_t i = 0; i < n && !rc; i++) rc = string_at(c, b, codes[i], &sp[i]->name);
+  for (size_t i = 0; i < n && !rc; i++)
+    if (WANTED(c->want, i)) rc = string_at(c, b, codes[i], &sp[i]->name);
   return rc;
 }
 
@@ -901,7 +909,8 @@ static int get_status(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
     }
   }
   if (!rc) rc = get_strings(c, COL_STATUS_MSGS, codes, n);
-  for (size_t i = 0; i < n && !rc; i++) rc = string_at(c, b, codes[i], &sp[i]->status_message);
+  for (size_t i = 0; i < n && !rc; i++)
+    if (WANTED(c->want, i)) rc = string_at(c, b, codes[i], &sp[i]->status_message);
   return rc;
 }
 
@@ -968,6 +977,20 @@ static int get_counts(cstate *c, unsigned kind, size_t n, uint64_t *counts, size
   return rc;
 }
 
+/* decode_traces: which of the block's `total` events (links) belong to
+** the spans filled in; NULL (with the error set) on OOM. */
+static const uint8_t *item_want(cstate *c, tl_span *const *sp, size_t n, size_t total,
+                                int links) {
+  uint8_t *w = vec(c, V_ITEM_WANT, total, 1);
+  if (!w) return NULL;
+  for (size_t i = 0, k = 0; i < n; i++) {
+    uint32_t m = links ? sp[i]->n_links : sp[i]->n_events;
+    memset(w + k, c->want[i], m);
+    k += m;
+  }
+  return w;
+}
+
 static int get_events(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
   uint64_t *counts = vec(c, V_CODES, n, sizeof *counts);
   size_t total;
@@ -985,10 +1008,14 @@ static int get_events(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
   if ((rc = get_ints(c, COL_EVENT_TIMES, v, total, 1))) return rc;
   for (size_t i = 0, k = 0; i < n; i++)
     for (uint32_t j = 0; j < sp[i]->n_events; j++, k++) evs[k].time_ns = sp[i]->start_ns + v[k];
+  const uint8_t *want = NULL;
+  if (c->want && !(want = item_want(c, sp, n, total, 0))) return c->e->rc;
   if ((rc = get_strings(c, COL_EVENT_NAMES, v, total))) return rc;
-  for (size_t k = 0; k < total && !rc; k++) rc = string_at(c, b, v[k], &evs[k].name);
+  for (size_t k = 0; k < total && !rc; k++)
+    if (WANTED(want, k)) rc = string_at(c, b, v[k], &evs[k].name);
   for (size_t k = 0; k < total; k++) lists[k] = &evs[k].attrs;
-  return rc ? rc : col_attrs_read(c->attrs, &c->r, ATTR_EVENT, lists, total, 1, NULL, NULL, b);
+  return rc ? rc
+            : col_attrs_read(c->attrs, &c->r, ATTR_EVENT, lists, total, 1, NULL, NULL, want, b);
 }
 
 static int get_links(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
@@ -1015,15 +1042,19 @@ static int get_links(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
     for (size_t k = 0; k < total; k++)
       memcpy(w ? ls[k].span_id : ls[k].trace_id, rd.p + width * k, width);
   }
+  const uint8_t *want = NULL;
+  if (c->want && !(want = item_want(c, sp, n, total, 1))) return c->e->rc;
   if ((rc = get_strings(c, COL_LINK_STATES, v, total))) return rc;
-  for (size_t k = 0; k < total && !rc; k++) rc = string_at(c, b, v[k], &ls[k].trace_state);
+  for (size_t k = 0; k < total && !rc; k++)
+    if (WANTED(want, k)) rc = string_at(c, b, v[k], &ls[k].trace_state);
   if (!rc) rc = get_ints(c, COL_LINK_FLAGS, v, total, 0);
   for (size_t k = 0; k < total && !rc; k++) {
     if (v[k] > UINT32_MAX) return col_bad(c->e, NAME(COL_LINK_FLAGS), "flags past 32 bits");
     ls[k].flags = (uint32_t)v[k];
   }
   for (size_t k = 0; k < total; k++) lists[k] = &ls[k].attrs;
-  return rc ? rc : col_attrs_read(c->attrs, &c->r, ATTR_LINK, lists, total, 1, NULL, NULL, b);
+  return rc ? rc
+            : col_attrs_read(c->attrs, &c->r, ATTR_LINK, lists, total, 1, NULL, NULL, want, b);
 }
 
 /* Phase three: the fields asked for, into the spans. */
@@ -1053,8 +1084,42 @@ static int get_columns(cstate *c, tl_span **sp, size_t n, uint32_t fields, tl_ba
     if (!rc) rc = span_contexts(c, n, c->ntraces, &ctx);
     if (!rc)
       rc = col_attrs_read(c->attrs, &c->r, ATTR_SPAN, lists, n, (fields & TL_FIELD_ATTRS) != 0,
-                          shapes, &ctx, b);
+                          shapes, &ctx, c->want, b);
   }
+  return rc;
+}
+
+static int cmp_id16(const void *x, const void *y) { return memcmp(x, y, 16); }
+
+/* decode_traces: V_WANT, 1 for the spans of the traces asked for; c->want
+** NULL when that is every span (nothing to skip). */
+static int want_traces(cstate *c, size_t n, const uint8_t (*traces)[16], size_t ntraces) {
+  uint8_t *tw = vec(c, V_ITEM_WANT, c->ntraces, 1), *w = vec(c, V_WANT, n, 1);
+  if (!tw || !w) return c->e->rc;
+  uint32_t hits = 0;
+  for (uint32_t t = 0; t < c->ntraces; t++)
+    hits += tw[t] = bsearch(c->trace_ids + 16 * (size_t)t, traces, ntraces, 16, cmp_id16) != NULL;
+  const uint32_t *tix = c->v[V_TRACE].p;
+  for (size_t i = 0; i < n; i++) w[i] = tw[tix[i]];
+  c->want = hits < c->ntraces ? w : NULL;
+  return TL_OK;
+}
+
+static int decode_block(cstate *c, const uint8_t *p, size_t len, size_t n, uint32_t fields,
+                        const uint8_t (*traces)[16], size_t ntraces, tl_batch *b) {
+  c->want = NULL;
+  int rc = colr_open(&c->r, p, len);
+  if (rc) return rc;
+  size_t before = tl_batch_count(b);
+  tl_span **sp = vec(c, V_SPANS, n, sizeof *sp);
+  if (!sp) return c->e->rc;
+  if ((rc = get_ids(c, n, fields, b)) || (rc = get_times(c, n))) return rc;
+  if (traces && (rc = want_traces(c, n, traces, ntraces))) return rc;
+  rc = add_spans(c, sp, n, b);
+  if (!rc) rc = get_columns(c, sp, n, fields, b);
+  if (rc)
+    while (tl_batch_count(b) > before) tl_batch_pop_span(b);
+  c->want = NULL;
   return rc;
 }
 
@@ -1062,17 +1127,45 @@ static int col_decode(void *state, const uint8_t *p, size_t len, size_t n, uint3
                       tl_batch *b, tl_err *e) {
   cstate *c = state;
   c->e = c->r.e = e;
+  return decode_block(c, p, len, n, fields, NULL, 0, b);
+}
+
+static int col_decode_traces(void *state, const uint8_t *p, size_t len, size_t n,
+                             uint32_t fields, const uint8_t (*traces)[16], size_t ntraces,
+                             tl_batch *b, tl_err *e) {
+  cstate *c = state;
+  c->e = c->r.e = e;
+  return decode_block(c, p, len, n, fields, traces, ntraces, b);
+}
+
+/* Phases one and two of decode_block, into arrays instead of spans: what
+** add_spans would put in each span, array by array. */
+static int col_decode_cols(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
+                           tl_cols *out, tl_batch *b, tl_err *e) {
+  cstate *c = state;
+  c->e = c->r.e = e;
+  c->want = NULL;
   int rc = colr_open(&c->r, p, len);
+  if (!rc) rc = get_ids(c, n, fields, b);
+  if (!rc) rc = get_times(c, n);
+  if (!rc && tl_cols_reserve(out, n)) rc = tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
   if (rc) return rc;
-  size_t before = tl_batch_count(b);
-  tl_span **sp = vec(c, V_SPANS, n, sizeof *sp);
-  if (!sp) return c->e->rc;
-  if ((rc = get_ids(c, n, b)) || (rc = get_times(c, n))) return rc;
-  rc = add_spans(c, sp, n, b);
-  if (!rc) rc = get_columns(c, sp, n, fields, b);
-  if (rc)
-    while (tl_batch_count(b) > before) tl_batch_pop_span(b);
-  return rc;
+  const uint32_t *tix = c->v[V_TRACE].p;
+  const uint8_t *const *pids = c->v[V_PIDS].p;
+  out->n = n;
+  if (!n) return TL_OK;
+  memcpy(out->start, c->v[V_START].p, n * sizeof *out->start);
+  memcpy(out->end, c->v[V_END].p, n * sizeof *out->end);
+  if (!(fields & TL_FIELD_IDS)) return TL_OK;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(out->trace_id[i], c->trace_ids + 16 * (size_t)tix[i], 16);
+    if (pids[i]) memcpy(out->parent_id[i], pids[i], 8);
+    else memset(out->parent_id[i], 0, 8);
+    out->flags[i] = c->flags ? c->flags[i] : c->flag;
+    out->trace_state[i] = c->states ? c->states[i] : (tl_str){NULL, 0};
+  }
+  memcpy(out->span_id, c->span_ids, 8 * n);
+  return TL_OK;
 }
 
 /* ---- dictionaries ------------------------------------------------------------ */
@@ -1194,6 +1287,8 @@ const tl_codec_vt tl_codec_columnar = {
     .decode = col_decode,
     .train = col_train,
     .add_dict = col_add_dict,
+    .decode_traces = col_decode_traces,
+    .decode_cols = col_decode_cols,
 };
 
 /* ---- stream listing (tracelite_columns) ------------------------------------- */

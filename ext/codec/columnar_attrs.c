@@ -50,6 +50,7 @@ struct col_attrs {
   tl_vec dtypes, dkeys, dshapes, dshape_offs; /* decoder */
   tl_vec shape_codes;                        /* of the set prepared last */
   tl_vec owners, last;                       /* trace of each value, per trace memory */
+  tl_vec used, shape_n, ucols, uoffs;        /* col_attrs_read with want */
   const col_ctx *ctx;                         /* span set only: trace and op of each list */
   uint32_t ncols;
   size_t total;
@@ -64,7 +65,7 @@ void col_attrs_free(col_attrs *a) {
   tl_strdict_free(&a->strs);
   tl_vec *vs[] = {&a->colmap, &a->col_key, &a->col_type, &a->seq,        &a->offs,
                    &a->u64,    &a->vals,    &a->counts,   &a->starts,     &a->cursor,
-                   &a->dtypes, &a->dkeys,   &a->dshapes,  &a->dshape_offs, &a->shape_codes, &a->owners, &a->last, &a->dsts};
+                   &a->dtypes, &a->dkeys,   &a->dshapes,  &a->dshape_offs, &a->shape_codes, &a->owners, &a->last, &a->dsts, &a->used, &a->shape_n, &a->ucols, &a->uoffs};
   for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) tl_vec_free(vs[i]);
   tl_strtab_free(&a->tab);
   tl_kvbuf_free(&a->kb);
@@ -443,13 +444,18 @@ static int read_ints(col_attrs *a, col_reader *r, int set, int part, const char 
   return rc ? rc : colr_done(r, &rd, name);
 }
 
-/* Where value i of a column goes: the value of item dst[i] of kv. */
+/* Where value i of a column goes: the value of item dst[i] of kv; NOWHERE
+** for the value of a list not asked for (col_attrs_read's want), which is
+** read past but not built. */
 typedef struct value_dst {
   tl_kv *kv;
   const uint32_t *dst;
 } value_dst;
+#define NOWHERE UINT32_MAX
 
-static inline tl_value *slot(const value_dst *out, size_t i) { return &out->kv[out->dst[i]].value; }
+static inline tl_value *slot(const value_dst *out, size_t i) {
+  return out->dst[i] == NOWHERE ? NULL : &out->kv[out->dst[i]].value;
+}
 
 /* Lengths then bytes: m strings (interned, or copied for bytes values). */
 static int read_plain(col_attrs *a, tl_rd *rd, const char *name, const value_dst *out, size_t m,
@@ -467,6 +473,7 @@ static int read_plain(col_attrs *a, tl_rd *rd, const char *name, const value_dst
   for (size_t i = 0; i < m; i++) {
     const char *p = (const char *)tl_rd_bytes(rd, (size_t)len[i]);
     tl_value *o = slot(out, i);
+    if (!o) continue;
     o->type = type;
     o->u.s = type == TL_V_STRING ? tl_batch_intern(b, p, (size_t)len[i])
                                  : tl_batch_copy(b, p, (size_t)len[i]);
@@ -512,6 +519,7 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
       for (size_t i = 0; i < m; i++) {
         if (v[i] >= a->tab.n) return col_bad(r->e, name, "string code past the table");
         tl_value *o = slot(out, i);
+        if (!o) continue;
         o->type = TL_V_STRING;
         o->u.s = tl_strtab_get(&a->tab, b, (uint32_t)v[i]);
         if (!o->u.s.ptr) return oom(r->e);
@@ -528,32 +536,42 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
         for (size_t i = 0; i < m; i++) v[i] = (uint64_t)tl_unzigzag(v[i]);
       }
       for (size_t i = 0; i < m; i++) {
-        slot(out, i)->type = TL_V_INT;
-        slot(out, i)->u.i = (int64_t)v[i];
+        tl_value *o = slot(out, i);
+        if (!o) continue;
+        o->type = TL_V_INT;
+        o->u.i = (int64_t)v[i];
       }
       break;
     }
     case TL_V_DOUBLE:
       if ((rc = intcol_read(&rd, v, m, 0, name, r->e))) return rc;
       for (size_t i = 0; i < m; i++) {
-        slot(out, i)->type = type;
-        memcpy(&slot(out, i)->u.d, &v[i], 8);
+        tl_value *o = slot(out, i);
+        if (!o) continue;
+        o->type = type;
+        memcpy(&o->u.d, &v[i], 8);
       }
       break;
     case TL_V_BOOL:
       for (size_t i = 0; i < m; i++) {
         uint8_t x = tl_rd_u8(&rd);
         if (rd.err || x > 1) return col_bad(r->e, name, "bad bool");
-        slot(out, i)->type = TL_V_BOOL;
-        slot(out, i)->u.b = x;
+        tl_value *o = slot(out, i);
+        if (!o) continue;
+        o->type = TL_V_BOOL;
+        o->u.b = x;
       }
       break;
     default: { /* array, kvlist */
       char what[160];
       snprintf(what, sizeof what, "columnar payload: stream %s", name);
+      /* Nested values are read in sequence: one not asked for is read
+      ** (into the batch) to get past it. */
       for (size_t i = 0; i < m && !rc; i++) {
-        rc = tl_val_read(&rd, b, &a->kb, NULL, slot(out, i), what, r->e);
-        if (!rc && slot(out, i)->type != type) rc = col_bad(r->e, name, "value of another type");
+        tl_value skipped, *o = slot(out, i);
+        if (!o) o = &skipped;
+        rc = tl_val_read(&rd, b, &a->kb, NULL, o, what, r->e);
+        if (!rc && o->type != type) rc = col_bad(r->e, name, "value of another type");
       }
     }
   }
@@ -561,7 +579,8 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
 }
 
 int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists, size_t n,
-                   int want_items, const uint64_t *refs, const col_ctx *ctx, tl_batch *b) {
+                   int want_items, const uint64_t *refs, const col_ctx *ctx, const uint8_t *want,
+                   tl_batch *b) {
   a->ctx = ctx;
   uint32_t ncols, nshapes;
   uint64_t *v = tl_vec_get(&a->counts, (n ? n : 1) * sizeof *v);
@@ -586,7 +605,13 @@ int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists,
   size_t *count = tl_vec_get(&a->starts, ((size_t)ncols + 1) * sizeof *count);
   if (!count) return oom(r->e);
   memset(count, 0, ((size_t)ncols + 1) * sizeof *count);
-  size_t total = 0;
+  /* total: the items of every list; kept: of the lists asked for.  The
+  ** values of each column are counted shape by shape (lists of a block
+  ** share a few dozen shapes). */
+  size_t total = 0, kept = 0;
+  uint32_t *shape_n = tl_vec_get(&a->shape_n, ((size_t)nshapes + 1) * sizeof *shape_n);
+  if (!shape_n) return oom(r->e);
+  memset(shape_n, 0, ((size_t)nshapes + 1) * sizeof *shape_n);
   for (size_t i = 0; i < n; i++) {
     if (v[i] >= nshapes && !(v[i] == 0 && nshapes == 0))
       return col_bad(r->e, part_name(a, set, "refs"), "list %zu: shape %llu past the %u shapes",
@@ -595,32 +620,71 @@ int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists,
     if (m > COL_MAX_ITEMS - total)
       return col_bad(r->e, part_name(a, set, "refs"), "more than %u attributes", COL_MAX_ITEMS);
     total += m;
-    for (size_t j = 0; j < m; j++) count[cols[offs[v[i]] + j] + 1]++;
+    if (!want || want[i]) kept += m;
+    shape_n[v[i]]++;
   }
   if (!total) return TL_OK;
+  for (uint32_t sh = 0; sh < nshapes; sh++)
+    for (size_t j = offs[sh]; j < offs[sh + 1]; j++) count[cols[j] + 1] += shape_n[sh];
   for (uint32_t c = 0; c < ncols; c++) count[c + 1] += count[c]; /* now starts */
   uint32_t *dst = tl_vec_get(&a->dsts, total * sizeof *dst);
-  tl_kv *kv = tl_batch_alloc(b, total * sizeof *kv);
+  tl_kv *kv = kept ? tl_batch_alloc(b, kept * sizeof *kv) : NULL;
   size_t *cursor = tl_vec_get(&a->cursor, ((size_t)ncols + 1) * sizeof *cursor);
   uint32_t *owner = tl_vec_get(&a->owners, total * sizeof *owner);
-  if (!dst || !kv || !cursor || !owner) return oom(r->e);
+  if (!dst || (kept && !kv) || !cursor || !owner) return oom(r->e);
   /* The items of each list, its keys; column by column, the list each value
-  ** belongs to and the item it goes into. */
+  ** belongs to and the item it goes into (NOWHERE for a list not asked
+  ** for, which keeps no items). */
   const tl_str *keys = a->dkeys.p;
   memcpy(cursor, count, (size_t)ncols * sizeof *cursor);
+  /* A column no list asked for holds values of other lists only: it is
+  ** skipped, its stream not even decompressed. */
+  uint8_t *used = tl_vec_get(&a->used, (size_t)ncols + 1);
+  if (!used) return oom(r->e);
+  memset(used, !want, ncols);
+  for (size_t i = 0; want && i < n; i++)
+    for (size_t j = 0, m = want[i] && nshapes ? offs[v[i] + 1] - offs[v[i]] : 0; j < m; j++)
+      used[cols[offs[v[i]] + j]] = 1;
+  /* Each shape's used columns (ucols[uoffs[s] .. uoffs[s + 1])): all a
+  ** list not asked for has to place. */
+  const uint32_t *ucols = cols;
+  const size_t *uoffs = offs;
+  if (want && nshapes) {
+    uint32_t *uc = tl_vec_get(&a->ucols, (offs[nshapes] + 1) * sizeof *uc);
+    size_t *uo = tl_vec_get(&a->uoffs, ((size_t)nshapes + 1) * sizeof *uo), k = 0;
+    if (!uc || !uo) return oom(r->e);
+    for (uint32_t sh = 0; sh < nshapes; sh++) {
+      uo[sh] = k;
+      for (size_t j = offs[sh]; j < offs[sh + 1]; j++)
+        if (used[cols[j]]) uc[k++] = cols[j];
+    }
+    uo[nshapes] = k;
+    ucols = uc;
+    uoffs = uo;
+  }
   for (size_t i = 0, k = 0; i < n; i++) {
     size_t m = nshapes ? offs[v[i] + 1] - offs[v[i]] : 0;
-    lists[i]->items = m ? kv + k : NULL;
-    lists[i]->n = (uint32_t)m;
-    for (size_t j = 0; j < m; j++, k++) {
+    int keep = !want || want[i];
+    lists[i]->items = m && keep ? kv + k : NULL;
+    lists[i]->n = keep ? (uint32_t)m : 0;
+    if (!keep) {
+      for (size_t j = m ? uoffs[v[i]] : 0, end = m ? uoffs[v[i] + 1] : 0; j < end; j++) {
+        uint32_t c = ucols[j];
+        owner[cursor[c]] = (uint32_t)i;
+        dst[cursor[c]++] = NOWHERE;
+      }
+      continue;
+    }
+    for (size_t j = 0; j < m; j++) {
       uint32_t c = cols[offs[v[i]] + j];
-      kv[k].key = keys[c];
       owner[cursor[c]] = (uint32_t)i;
-      dst[cursor[c]++] = (uint32_t)k;
+      kv[k].key = keys[c];
+      dst[cursor[c]++] = (uint32_t)k++;
     }
   }
   const uint8_t *types = a->dtypes.p;
   for (uint32_t c = 0; c < ncols && !rc; c++) {
+    if (!used[c]) continue;
     value_dst out = {kv, dst + count[c]};
     rc = read_values(a, r, set, c, types[c], keys[c], &out, owner + count[c],
                      count[c + 1] - count[c], b);

@@ -108,7 +108,9 @@ static int read_blob(tl_blockrd *r, sqlite3_int64 id, void *p, int n, int offset
   return rc == SQLITE_OK ? rc : tl_store_sqlerr(r->st, rc);
 }
 
-int tl_blockrd_decode(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl_batch *b) {
+/* Reads block row->id into r->data and checks it (CRC, envelope span
+** count) before a codec sees it; *e is cleared for the codec. */
+static int load_blob(tl_blockrd *r, const tl_blockrow *row, tl_err *e) {
   tl_store *st = r->st;
   sqlite3_int64 id = row->id;
   int rc = tl_store_load(st);
@@ -126,18 +128,51 @@ int tl_blockrd_decode(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl
     return tl_store_corrupt(st, id, "the blob's CRC-32 is %08x, the metadata says %08x", crc,
                             row->crc);
   /* The envelope's span count must be the metadata's before the codec runs. */
-  tl_err e;
-  tl_err_clear(&e);
+  tl_err_clear(e);
   size_t count;
-  if (tl_block_span_count(p, (size_t)size, &count, &e))
-    return tl_store_corrupt(st, id, "%s", e.msg);
+  if (tl_block_span_count(p, (size_t)size, &count, e))
+    return tl_store_corrupt(st, id, "%s", e->msg);
   if (count != row->m.n)
     return tl_store_corrupt(st, id, "the metadata says %u spans, the blob holds %lld", row->m.n,
                             (long long)count);
-  if (tl_block_decode(st->opts.codec, st->codec_state, p, (size_t)size, fields, b, &e)) {
-    if (e.rc == TL_ENOMEM) return SQLITE_NOMEM;
-    return tl_store_corrupt(st, id, "%s", e.msg);
+  return SQLITE_OK;
+}
+
+/* After a codec ran: its error as the block's, or the decode counted. */
+static int decoded(tl_blockrd *r, const tl_blockrow *row, int failed, const tl_err *e) {
+  tl_store *st = r->st;
+  if (failed) {
+    if (e->rc == TL_ENOMEM) return SQLITE_NOMEM;
+    return tl_store_corrupt(st, row->id, "%s", e->msg);
   }
   if (st->conn) st->conn->blocks_decoded++;
   return SQLITE_OK;
+}
+
+int tl_blockrd_decode(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl_batch *b) {
+  return tl_blockrd_decode_traces(r, row, fields, NULL, 0, b);
+}
+
+int tl_blockrd_decode_traces(tl_blockrd *r, const tl_blockrow *row, uint32_t fields,
+                             const uint8_t (*traces)[16], size_t ntraces, tl_batch *b) {
+  tl_err e;
+  int rc = load_blob(r, row, &e);
+  if (rc) return rc;
+  tl_store *st = r->st;
+  return decoded(r, row,
+                 tl_block_decode_traces(st->opts.codec, st->codec_state, (const uint8_t *)r->data.p,
+                                        r->data.n, fields, traces, ntraces, b, &e),
+                 &e);
+}
+
+int tl_blockrd_decode_cols(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl_cols *out,
+                           tl_batch *b) {
+  tl_err e;
+  int rc = load_blob(r, row, &e);
+  if (rc) return rc;
+  tl_store *st = r->st;
+  return decoded(r, row,
+                 tl_block_decode_cols(st->opts.codec, st->codec_state, (const uint8_t *)r->data.p,
+                                      r->data.n, fields, out, b, &e),
+                 &e);
 }

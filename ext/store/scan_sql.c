@@ -26,9 +26,8 @@ int tl_scan_init(tl_scan *sc, tl_store *st) {
   memset(sc, 0, sizeof *sc);
   sc->st = st;
   sc->eof = 1;
-  sc->batch = tl_batch_new();
   tl_blockrd_init(&sc->rd, st);
-  return sc->batch ? SQLITE_OK : SQLITE_NOMEM;
+  return SQLITE_OK;
 }
 
 /* Stops reading the store's cached block, if the cursor was. */
@@ -48,6 +47,7 @@ static void scan_reset(tl_scan *sc) {
   sc->next_id = 0;
   sc->eof = 1;
   sc->decoded = 0;
+  sc->cols_mode = 0;
 }
 
 void tl_scan_free(tl_scan *sc) {
@@ -55,6 +55,7 @@ void tl_scan_free(tl_scan *sc) {
   tl_batch_free(sc->batch);
   tl_blockrd_free(&sc->rd);
   tl_i64vec_free(&sc->ids);
+  tl_cols_free(&sc->cols);
 }
 
 /* At the end: release the statement's read of the table and the blob. */
@@ -122,13 +123,17 @@ static unsigned int data_version(tl_store *st) {
 }
 
 /* The cache entry holding block id with these fields, if nothing has
-** changed since it was decoded (store.h), else NULL. */
-static struct tl_block_cache *cache_find(tl_store *st, sqlite3_int64 id, uint32_t fields) {
+** changed since it was decoded (store.h), else NULL.  *seen: whether an
+** entry holds the block at all, with fewer fields. */
+static struct tl_block_cache *cache_find(tl_store *st, sqlite3_int64 id, uint32_t fields,
+                                         int *seen) {
+  *seen = 0;
   for (int i = 0; i < TL_BLOCK_CACHE; i++) {
     struct tl_block_cache *c = &st->cache[i];
-    if (c->id != id || !c->batch || (fields & ~c->fields)) continue;
+    if (c->id != id || !c->batch) continue;
     if (c->changes != sqlite3_total_changes64(st->db) || c->dv != data_version(st)) return NULL;
-    return c;
+    *seen = 1;
+    if (!(fields & ~c->fields)) return c;
   }
   return NULL;
 }
@@ -151,33 +156,93 @@ static void use_entry(tl_scan *sc, struct tl_block_cache *c) {
   sc->views++;
 }
 
+const tl_span *tl_scan_cols_span(tl_scan *sc) {
+  const tl_cols *c = &sc->cols;
+  uint32_t i = sc->pos;
+  tl_span *s = &sc->row;
+  s->start_ns = c->start[i];
+  s->end_ns = c->end[i];
+  sc->row_pos = i;
+  if (!(sc->f.fields & TL_FIELD_IDS)) return s; /* the ids stay zero */
+  memcpy(s->trace_id, c->trace_id[i], 16);
+  memcpy(s->span_id, c->span_id[i], 8);
+  memcpy(s->parent_span_id, c->parent_id[i], 8);
+  s->trace_state = c->trace_state[i];
+  s->flags = c->flags[i];
+  return s;
+}
+
+/* Cols mode: the block's ids and times into sc->cols (strings in the
+** cursor's own batch), and a row span whose other fields are defaults. */
+static int decode_cols(tl_scan *sc) {
+  if (!sc->batch && !(sc->batch = tl_batch_new())) return SQLITE_NOMEM;
+  tl_batch_reset(sc->batch);
+  int rc = tl_blockrd_decode_cols(&sc->rd, &sc->cur, sc->f.fields, &sc->cols, sc->batch);
+  if (rc) return rc;
+  memset(&sc->row, 0, sizeof sc->row);
+  sc->row.resource = tl_batch_empty_resource(sc->batch);
+  sc->row.scope = tl_batch_empty_scope(sc->batch);
+  sc->row_pos = UINT32_MAX;
+  sc->cols_mode = 1;
+  sc->view = sc->batch;
+  sc->views++;
+  sc->decoded = 1;
+  return SQLITE_OK;
+}
+
+/* The current block, from the cache or decoded into it.  A block is
+** decoded straight into the batch of the entry it replaces (or, when
+** cursors read every entry, into the cursor's own batch): batches live as
+** long as the table's connection, so their memory is reused block after
+** block instead of being faulted in afresh by each statement's cursor.
+**
+** A scan that reads ids and times alone takes cols mode (decode_cols),
+** unless the cache has the block: a tl_span per span would cost more than
+** the rest of its work.
+**
+** A trace lookup on a codec with decode_traces fills in only its traces'
+** spans (the others keep ids and times: the entry is cached with those
+** fields alone), unless the cache already holds the block with fewer
+** fields: lookups of neighbouring traces (a join over traces in block
+** order) come in runs on one block, and the second one decodes it whole
+** for the cache to serve the rest of the run. */
 static int decode_current(tl_scan *sc) {
   if (sc->decoded) return SQLITE_OK;
   tl_store *st = sc->st;
   release_view(sc);
-  struct tl_block_cache *c = cache_find(st, sc->cur.id, sc->f.fields);
+  sc->cols_mode = 0;
+  int seen;
+  struct tl_block_cache *c = cache_find(st, sc->cur.id, sc->f.fields, &seen);
   if (c) {
     use_entry(sc, c);
     if (st->conn) st->conn->blocks_decoded++; /* read, if not decoded again */
     sc->decoded = 1;
     return SQLITE_OK;
   }
-  tl_batch_reset(sc->batch);
-  int rc = tl_blockrd_decode(&sc->rd, &sc->cur, sc->f.fields, sc->batch);
-  if (rc) return rc;
-  sc->view = sc->batch;
-  sc->views++;
+  const tl_codec_vt *vt = st->opts.codec;
+  const uint32_t cheap = TL_FIELD_IDS | TL_FIELD_TIMES;
+  if (vt->decode_cols && !(sc->f.fields & ~cheap)) return decode_cols(sc);
+  int partial = sc->f.traces && vt->decode_traces && !seen && (sc->f.fields & ~cheap);
   c = cache_victim(st);
-  tl_batch *spare = c ? (c->batch ? c->batch : tl_batch_new()) : NULL;
-  if (spare) {
-    /* Hand the decoded block to the cache, taking the entry's old batch. */
-    c->batch = sc->batch;
-    sc->batch = spare;
+  if (c && !c->batch) c->batch = tl_batch_new();
+  if (c && !c->batch) c = NULL;
+  if (!c && !sc->batch && !(sc->batch = tl_batch_new())) return SQLITE_NOMEM;
+  tl_batch *into = c ? c->batch : sc->batch;
+  if (c) c->id = 0; /* empty until the block is decoded */
+  tl_batch_reset(into);
+  int rc = tl_blockrd_decode_traces(&sc->rd, &sc->cur, sc->f.fields,
+                                    partial ? (const uint8_t(*)[16])sc->f.traces : NULL,
+                                    sc->f.ntraces, into);
+  if (rc) return rc;
+  if (c) {
     c->id = sc->cur.id;
-    c->fields = st->opts.codec->partial ? sc->f.fields : TL_FIELDS_ALL;
+    c->fields = !vt->partial ? TL_FIELDS_ALL : partial ? sc->f.fields & cheap : sc->f.fields;
     c->changes = sqlite3_total_changes64(st->db);
     c->dv = data_version(st);
     use_entry(sc, c);
+  } else {
+    sc->view = sc->batch;
+    sc->views++;
   }
   sc->decoded = 1;
   return SQLITE_OK;
@@ -185,11 +250,23 @@ static int decode_current(tl_scan *sc) {
 
 static int cmp_trace(const void *a, const void *b) { return memcmp(a, b, 16); }
 
+/* Whether trace id is one of the filter's (a lookup of one trace, the
+** common case, checks every span of its block: no call per span). */
+static int has_trace(const tl_scan_filter *f, const uint8_t *id) {
+  if (f->ntraces == 1) {
+    uint64_t x[2], y[2];
+    memcpy(x, id, 16);
+    memcpy(y, f->traces[0], 16);
+    return x[0] == y[0] && x[1] == y[1];
+  }
+  return bsearch(id, f->traces, f->ntraces, 16, cmp_trace) != NULL;
+}
+
 static int span_matches(const tl_scan *sc, const tl_span *s) {
   const tl_scan_filter *f = &sc->f;
   int64_t start = (int64_t)s->start_ns, end = (int64_t)s->end_ns;
   if (start < f->start_lo || start > f->start_hi || end < f->end_lo || end > f->end_hi) return 0;
-  return !f->traces || bsearch(s->trace_id, f->traces, f->ntraces, 16, cmp_trace);
+  return !f->traces || has_trace(f, s->trace_id);
 }
 
 /* Moves sc->pos forward to the first span of the current block at or after
@@ -209,7 +286,9 @@ static int settle(tl_scan *sc, int *found) {
     if (sc->need_check) {
       int rc = decode_current(sc);
       if (rc) return rc;
-      if (!span_matches(sc, tl_batch_span(sc->view, sc->pos))) continue;
+      if (!span_matches(sc, sc->cols_mode ? tl_scan_cols_span(sc)
+                                          : tl_batch_span(sc->view, sc->pos)))
+        continue;
     }
     *found = 1;
     return SQLITE_OK;
@@ -239,7 +318,9 @@ int tl_scan_start(tl_scan *sc, tl_scan_filter *f) {
   scan_reset(sc);
   sc->f = *f;
   f->traces = NULL; /* owned by the scan now */
-  sc->f.fields |= TL_FIELD_IDS | TL_FIELD_TIMES;
+  /* What the filters check: times, and trace ids (which every codec
+  ** decodes, but cols mode copies only with TL_FIELD_IDS). */
+  sc->f.fields |= TL_FIELD_TIMES | (sc->f.traces ? TL_FIELD_IDS : 0);
   if (sc->f.empty) return SQLITE_OK;
   int rc = tl_store_load(st);
   if (rc) return rc;
@@ -274,5 +355,6 @@ int tl_scan_step(tl_scan *sc) {
 
 const tl_span *tl_scan_decode(tl_scan *sc, int *rc) {
   *rc = decode_current(sc);
-  return *rc ? NULL : tl_batch_span(sc->view, sc->pos);
+  if (*rc) return NULL;
+  return sc->cols_mode ? tl_scan_cols_span(sc) : tl_batch_span(sc->view, sc->pos);
 }

@@ -240,6 +240,15 @@ void tl_blockrd_free(tl_blockrd *r);
 /* Decodes block row->id, appending its spans to b.  The blob must match
 ** the row's CRC and span count before the codec sees it. */
 int tl_blockrd_decode(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl_batch *b);
+/* The same for a reader of traces[0..ntraces) alone (sorted; NULL: all):
+** with a codec that has decode_traces (codec.h) only their spans are
+** complete, the others have ids and times. */
+int tl_blockrd_decode_traces(tl_blockrd *r, const tl_blockrow *row, uint32_t fields,
+                             const uint8_t (*traces)[16], size_t ntraces, tl_batch *b);
+/* The ids and times of block row->id into arrays (the codec must have
+** decode_cols; strings interned in b). */
+int tl_blockrd_decode_cols(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl_cols *out,
+                           tl_batch *b);
 
 /* ---- trace_index_sql.c ---------------------------------------------------- */
 
@@ -302,6 +311,13 @@ typedef struct tl_scan {
                              anything on addresses in `view` (interned
                              strings) knows when they may have changed */
   tl_blockrd rd;
+  /* A scan that reads ids and times alone, on a codec with decode_cols,
+  ** decodes blocks into arrays (cols) and builds the current span from
+  ** them (row, for row_pos) instead of a tl_span per span of the block. */
+  int cols_mode;
+  tl_cols cols;
+  tl_span row;
+  uint32_t row_pos;
 } tl_scan;
 
 int tl_scan_init(tl_scan *sc, tl_store *st);
@@ -321,10 +337,14 @@ static inline int tl_scan_next(tl_scan *sc) {
   }
   return tl_scan_step(sc);
 }
-/* The current span, decoded on first use; NULL on error (rc in *rc). */
+/* The span at sc->pos of the current block, decoded (cols mode) */
+const tl_span *tl_scan_cols_span(tl_scan *sc);
+/* The current span, decoded on first use; NULL on error (rc in *rc).  In
+** cols mode it is rebuilt for each row: valid until tl_scan_next. */
 static inline const tl_span *tl_scan_span(tl_scan *sc, int *rc) {
   if (!sc->decoded) return tl_scan_decode(sc, rc);
   *rc = SQLITE_OK;
+  if (sc->cols_mode) return sc->row_pos == sc->pos ? &sc->row : tl_scan_cols_span(sc);
   return tl_batch_span(sc->view, sc->pos);
 }
 static inline sqlite3_int64 tl_scan_rowid(const tl_scan *sc) {

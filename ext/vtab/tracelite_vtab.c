@@ -547,6 +547,17 @@ static int tl_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   tl_cursor *c = (tl_cursor *)cur;
   if (col < 0 || col >= TL_NCOL) return SQLITE_OK; /* the command column reads NULL */
   if (c->grouped) return tl_groups_result(&c->groups, ctx, col, &c->scratch);
+  tl_scan *sc = &c->scan;
+  if (sc->decoded && sc->cols_mode &&
+      (col == TL_COL_START_NS || col == TL_COL_END_NS || col == TL_COL_DURATION_NS)) {
+    /* A time of a block in cols mode (store.h), the column of the commonest
+    ** aggregates, straight from its arrays; as tl_row_result gives it. */
+    uint64_t start = sc->cols.start[sc->pos], end = sc->cols.end[sc->pos];
+    sqlite3_result_int64(ctx, (sqlite3_int64)(col == TL_COL_START_NS ? start
+                                              : col == TL_COL_END_NS ? end
+                                                                     : end - start));
+    return SQLITE_OK;
+  }
   int rc;
   const tl_span *s = tl_scan_span(&c->scan, &rc);
   if (!s) return rc;

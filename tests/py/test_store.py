@@ -963,5 +963,89 @@ class Stats(unittest.TestCase):
         self.assertEqual(scalar(db, "SELECT ndjson_bytes FROM tracelite_stats WHERE name = 'a'"), rows[0][7])
 
 
+class ColumnarFastPaths(unittest.TestCase):
+    """format=columnar serves a query that reads only ids and times from
+    arrays (no span built per row), and a trace lookup fills in only the
+    spans of its traces; both give exactly the rows of the full decode (a
+    query that also reads the name, or a full scan with +trace_id)."""
+
+    CHEAP = "rowid, trace_id, span_id, parent_span_id, start_ns, end_ns, duration_ns, flags, trace_state"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.db = open_db()
+        db = cls.db
+        db.execute("CREATE VIRTUAL TABLE c USING tracelite(format=columnar, block_spans=256)")
+        db.execute("INSERT INTO c " + json_source(FIXTURE))
+        db.execute("INSERT INTO c " + file_source(os.path.join(TRACES, NEZHA)))
+        if has_generator(db):
+            db.execute("INSERT INTO c SELECT * FROM trace_generate(150, 5)")
+        cls.traces = [r[0] for r in db.execute("SELECT DISTINCT trace_id FROM c")]
+
+    def full_rows(self, where="", args=()):
+        """The cheap columns as the full decode gives them (name read too)."""
+        rows = self.db.execute("SELECT %s, name FROM c %s" % (self.CHEAP, where), args).fetchall()
+        return [r[:-1] for r in rows]
+
+    def test_cheap_columns_equal_the_full_decode(self):
+        self.assertGreater(scalar(self.db, "SELECT count(*) FROM c_blocks"), 20)
+        rows = self.db.execute("SELECT %s FROM c" % self.CHEAP).fetchall()
+        self.assertEqual(rows, self.full_rows())
+        self.assertGreater(len(rows), 5000)
+        # The fixture's trace state and flags come through the arrays.
+        self.assertEqual(self.db.execute("SELECT trace_state, flags FROM c WHERE span_id = '00f067aa0ba902b7'")
+                         .fetchall(), [("rojo=00f067aa0ba902b7", 769)])
+        self.assertEqual(self.db.execute("SELECT sum(duration_ns), sum(start_ns % 1000003), count(*) FROM c")
+                         .fetchone(),
+                         self.db.execute("SELECT sum(duration_ns), sum(start_ns % 1000003), count(*), "
+                                         "count(name) FROM c").fetchone()[:3])
+
+    def test_cheap_columns_with_filters(self):
+        lo, hi = self.db.execute("SELECT min(start_ns), max(start_ns) FROM c").fetchone()
+        mid = (lo + hi) // 2
+        where = "WHERE start_ns BETWEEN ? AND ?"
+        self.assertEqual(self.db.execute("SELECT %s FROM c %s" % (self.CHEAP, where), (mid - 10**9, mid)).fetchall(),
+                         self.full_rows(where, (mid - 10**9, mid)))
+        # Times alone (no id column read: the ids are not even copied).
+        times = "SELECT rowid, start_ns, end_ns, duration_ns%s FROM c " + where
+        self.assertEqual(self.db.execute(times % "", (mid - 10**9, mid)).fetchall(),
+                         [r[:-1] for r in self.db.execute(times % ", name", (mid - 10**9, mid))])
+        for t in self.traces[::7]:
+            with self.subTest(trace=t):
+                rows = self.db.execute("SELECT %s FROM c WHERE trace_id = ?" % self.CHEAP, (t,)).fetchall()
+                self.assertGreater(len(rows), 0)
+                self.assertEqual(rows, self.full_rows("WHERE +trace_id = ?", (t,)))
+                self.assertEqual(self.db.execute("SELECT sum(duration_ns), count(*) FROM c WHERE trace_id = ?",
+                                                 (t,)).fetchone(),
+                                 self.db.execute("SELECT sum(duration_ns), count(*) FROM c WHERE +trace_id = ?",
+                                                 (t,)).fetchone())
+
+    def check_lookup(self, t, cheap=False):
+        cols = self.CHEAP if cheap else "rowid, *"
+        rows = self.db.execute("SELECT %s FROM c WHERE trace_id = ?" % cols, (t,)).fetchall()
+        self.assertGreater(len(rows), 0)
+        self.assertEqual(rows, self.db.execute("SELECT %s FROM c WHERE +trace_id = ?" % cols, (t,)).fetchall())
+
+    def test_trace_lookups_equal_a_full_scan(self):
+        rng = random.Random(5)
+        shuffled = self.traces[:]
+        rng.shuffle(shuffled)
+        # Random order (each block filled in for one trace), then block
+        # order (a run on one block: filled in, then whole, then cached),
+        # with lookups of ids and times only in between.
+        for i, t in enumerate(shuffled[:80] + self.traces[:80]):
+            with self.subTest(trace=t):
+                self.check_lookup(t, cheap=i % 3 == 2)
+
+    def test_trace_lists_equal_a_full_scan(self):
+        for k in (2, 5, 17):
+            some = self.traces[::k][:12]
+            marks = ",".join("?" * len(some))
+            rows = self.db.execute("SELECT rowid, * FROM c WHERE trace_id IN (%s)" % marks, some).fetchall()
+            self.assertEqual(sorted(rows), sorted(self.db.execute(
+                "SELECT rowid, * FROM c WHERE +trace_id IN (%s)" % marks, some).fetchall()))
+            self.assertEqual(len({r[1] for r in rows}), len(some))
+
+
 if __name__ == "__main__":
     unittest.main()

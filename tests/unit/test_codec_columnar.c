@@ -26,8 +26,8 @@
 
 static const tl_codec_vt *const vt = &tl_codec_columnar;
 
-/* Encodes all spans of b, decodes them with fields, and compares: every
-** field with TL_FIELDS_ALL, else ids and times only. */
+/* Encodes all spans of b, decodes them with fields, and compares ids and
+** times, and flags (0 without TL_FIELD_IDS, which they need). */
 static void round_trip_fields(tl_batch *b, uint32_t fields) {
   void *st = new_state(vt, NULL);
   tl_buf blob;
@@ -43,7 +43,7 @@ static void round_trip_fields(tl_batch *b, uint32_t fields) {
     const tl_span *x = tl_batch_span(b, i), *y = tl_batch_span(out, i);
     if (memcmp(x->trace_id, y->trace_id, 16) || memcmp(x->span_id, y->span_id, 8) ||
         memcmp(x->parent_span_id, y->parent_span_id, 8) || x->start_ns != y->start_ns ||
-        x->end_ns != y->end_ns || x->flags != y->flags)
+        x->end_ns != y->end_ns || y->flags != (fields & TL_FIELD_IDS ? x->flags : 0))
       UNIT_FAIL("span %zu: ids or times differ", i);
   }
   tl_batch_free(out);
@@ -729,6 +729,239 @@ TEST(fuzz_seeds_are_current) {
     }
 }
 
+/* ---- decoding fewer spans or into arrays ------------------------------------ */
+
+/* The distinct trace ids of b, sorted, every `step`-th of them into
+** *picked (malloc'd, *np of them). */
+static int cmp16(const void *a, const void *b) { return memcmp(a, b, 16); }
+
+static void pick_traces(const tl_batch *b, size_t step, uint8_t (**picked)[16], size_t *np) {
+  size_t n = tl_batch_count(b), k = 0;
+  uint8_t(*all)[16] = malloc((n ? n : 1) * 16);
+  for (size_t i = 0; i < n; i++) memcpy(all[i], tl_batch_span(b, i)->trace_id, 16);
+  qsort(all, n, 16, cmp16);
+  size_t distinct = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!distinct || memcmp(all[i], all[distinct - 1], 16)) memcpy(all[distinct++], all[i], 16);
+  for (size_t i = 0; i < distinct; i += step) memcpy(all[k++], all[i], 16);
+  *picked = all;
+  *np = k;
+}
+
+static int same_ids_times(const tl_span *x, const tl_span *y) {
+  return !memcmp(x->trace_id, y->trace_id, 16) && !memcmp(x->span_id, y->span_id, 8) &&
+         !memcmp(x->parent_span_id, y->parent_span_id, 8) && x->start_ns == y->start_ns &&
+         x->end_ns == y->end_ns;
+}
+
+/* decode_cols of blob against full (the block's full decode): with
+** TL_FIELD_IDS every id, time, flag and trace state; with times alone
+** the times. */
+static void check_cols(void *st, const tl_buf *blob, tl_batch *full, const char *what) {
+  static const uint32_t masks[] = {TL_FIELD_IDS | TL_FIELD_TIMES, TL_FIELD_TIMES};
+  for (size_t m = 0; m < 2; m++) {
+    tl_cols cols;
+    memset(&cols, 0, sizeof cols);
+    tl_batch *strs = tl_batch_new();
+    tl_err e = {0};
+    int rc = tl_block_decode_cols(vt, st, (const uint8_t *)blob->p, blob->n, masks[m], &cols,
+                                  strs, &e);
+    if (rc) UNIT_FAIL("%.100s: decode_cols: %.300s", what, e.msg);
+    CHECK_INT(cols.n, tl_batch_count(full));
+    int ids = masks[m] & TL_FIELD_IDS, bad = 0;
+    for (size_t i = 0; i < cols.n && i < tl_batch_count(full) && !bad; i++) {
+      const tl_span *y = tl_batch_span(full, i);
+      if (cols.start[i] != y->start_ns || cols.end[i] != y->end_ns ||
+          (ids && (memcmp(cols.trace_id[i], y->trace_id, 16) ||
+                   memcmp(cols.span_id[i], y->span_id, 8) ||
+                   memcmp(cols.parent_id[i], y->parent_span_id, 8) || cols.flags[i] != y->flags ||
+                   !same_str(cols.trace_state[i], y->trace_state))))
+        {
+          bad = 1;
+          UNIT_FAIL("%s: mask %u: span %zu differs from the full decode", what,
+                           masks[m], i);
+        }
+    }
+    tl_cols_free(&cols);
+    tl_batch_free(strs);
+  }
+}
+
+/* decode_traces of blob for every step-th trace against full: the spans
+** of those traces exactly as the full decode has them, the others with
+** the same ids and times. */
+static void check_traces(void *st, const tl_buf *blob, tl_batch *full, size_t step,
+                         const char *what) {
+  uint8_t(*traces)[16];
+  size_t nt;
+  pick_traces(full, step, &traces, &nt);
+  tl_batch *out = tl_batch_new();
+  tl_batch_add_span(out); /* someone else's, which stays */
+  tl_err e = {0};
+  int rc = tl_block_decode_traces(vt, st, (const uint8_t *)blob->p, blob->n, TL_FIELDS_ALL,
+                                  (const uint8_t(*)[16])traces, nt, out, &e);
+  if (rc) UNIT_FAIL("%.100s: decode_traces: %.300s", what, e.msg);
+  CHECK_INT(tl_batch_count(out), tl_batch_count(full) + 1);
+  size_t whole = 0, bad = 0;
+  for (size_t i = 0; i + 1 < tl_batch_count(out) && i < tl_batch_count(full) && !bad; i++) {
+    const tl_span *x = tl_batch_span(out, i + 1), *y = tl_batch_span(full, i);
+    if (bsearch(y->trace_id, traces, nt, 16, cmp16)) {
+      const char *d = span_diff(x, y);
+      whole++;
+      if (d || !same_ndjson(x, y)) {
+          bad = 1;
+          UNIT_FAIL("%s: span %zu: %s differs", what, i, d);
+        }
+    } else if (!same_ids_times(x, y) || !x->resource || !x->scope) {
+      {
+          bad = 1;
+          UNIT_FAIL("%s: span %zu (another trace): ids or times differ", what, i);
+        }
+    }
+  }
+  if (tl_batch_count(full) && !whole) UNIT_FAIL("%s: no span of the traces asked for", what);
+  tl_batch_free(out);
+  free(traces);
+}
+
+/* Both paths over the spans of b encoded as one block; step 1 (every
+** trace: nothing skipped), 3 and a trace no span has. */
+static void check_fast_paths(tl_batch *b, const char *what) {
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  tl_batch *full = tl_batch_new();
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  CHECK_INT(tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELDS_ALL, full, &e),
+            TL_OK);
+  check_cols(st, &blob, full, what);
+  check_traces(st, &blob, full, 1, what);
+  check_traces(st, &blob, full, 3, what);
+  /* A trace of no span: every span keeps ids and times only. */
+  static const uint8_t none[1][16] = {{0xfe, 0xed}};
+  tl_batch *out = tl_batch_new();
+  CHECK_INT(tl_block_decode_traces(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELDS_ALL, none,
+                                   1, out, &e),
+            TL_OK);
+  CHECK_INT(tl_batch_count(out), tl_batch_count(full));
+  for (size_t i = 0; i < tl_batch_count(out); i++) {
+    const tl_span *x = tl_batch_span(out, i);
+    if (!same_ids_times(x, tl_batch_span(full, i)) || x->attrs.n || x->name.len) {
+      UNIT_FAIL("%s: span %zu of no trace asked for is not bare", what, i);
+      break;
+    }
+  }
+  tl_batch_free(out);
+  tl_batch_free(full);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+}
+
+TEST(cols_and_traces_equal_the_full_decode) {
+  tl_batch *b = tl_batch_new();
+  for (int safe = 0; safe < 2; safe++) {
+    build_every_kind(b, safe);
+    check_fast_paths(b, "every kind");
+    tl_batch_reset(b);
+  }
+  build_generated(b, 300, 7);
+  check_fast_paths(b, "generated");
+  tl_batch_reset(b);
+  build_typical(b, 5000, 11);
+  check_fast_paths(b, "typical");
+  tl_batch_reset(b);
+  tl_batch_add_span(b);
+  check_fast_paths(b, "one bare span");
+  tl_batch_reset(b);
+  check_fast_paths(b, "empty block");
+  tl_batch_free(b);
+}
+
+/* Every span of every real file, in blocks of the store's size. */
+static void fast_paths_file(void *ctx, const char *path, const char *group, tl_batch *b) {
+  (void)ctx;
+  (void)group;
+  tl_batch *part = tl_batch_new();
+  tl_copy_cache *cache = tl_copy_cache_new();
+  size_t n = tl_batch_count(b);
+  for (size_t at = 0; at < n; at += CC_BLOCK_SPANS) {
+    tl_batch_reset(part);
+    tl_copy_cache_reset(cache);
+    for (size_t i = at; i < n && i < at + CC_BLOCK_SPANS; i++)
+      tl_span_copy(part, tl_batch_span(b, i), cache, NULL);
+    check_fast_paths(part, path);
+  }
+  tl_copy_cache_free(cache);
+  tl_batch_free(part);
+}
+
+TEST(real_files_through_the_fast_paths) {
+  cc_walk w = {fast_paths_file, NULL, 0, 0};
+  cc_walk_dir(&w, UNIT_TRACES_DIR);
+  CHECK_INT(w.files, CC_TRACE_FILES);
+}
+
+/* Every truncation and many corruptions of a block: TL_EFORMAT with a
+** message from both paths, nothing left behind. */
+TEST(fast_paths_refuse_bad_blocks) {
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  small_block(vt, st, 12, &blob);
+  tl_batch *full = tl_batch_new();
+  tl_err e = {0};
+  CHECK_INT(tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELDS_ALL, full, &e),
+            TL_OK);
+  uint8_t(*traces)[16];
+  size_t nt;
+  pick_traces(full, 2, &traces, &nt);
+  tl_cols cols;
+  memset(&cols, 0, sizeof cols);
+  size_t bad = 0, refused = 0, decoded = 0;
+  for (size_t len = 0; len <= blob.n && bad < 3; len++) {
+    for (int flip = 0; flip < (len == blob.n ? 256 : 1) && bad < 3; flip++) {
+      uint8_t *q = malloc(blob.n + 1); /* exact size: ASan sees any over-read */
+      memcpy(q, blob.p, len);
+      size_t n = len;
+      if (len == blob.n) q[flip % blob.n] ^= (uint8_t)(0x55 + flip);
+      for (int path = 0; path < 2; path++) {
+        tl_batch *out = tl_batch_new();
+        tl_err_clear(&e);
+        int rc = path ? tl_block_decode_cols(vt, st, q, n, TL_FIELD_IDS | TL_FIELD_TIMES, &cols,
+                                             out, &e)
+                      : tl_block_decode_traces(vt, st, q, n, TL_FIELDS_ALL,
+                                               (const uint8_t(*)[16])traces, nt, out, &e);
+        if (rc == TL_OK) {
+          decoded++;
+          if (len < blob.n) {
+          bad++;
+          UNIT_FAIL("truncated to %zu bytes: decoded", len);
+        }
+        } else {
+          refused++;
+          if (rc != TL_EFORMAT || !e.msg[0] || (path ? cols.n : tl_batch_count(out)) != 0)
+            {
+          bad++;
+          UNIT_FAIL("%zu bytes, flip %d, path %d: rc %d (%.200s)", len, flip, path, rc,
+                             e.msg);
+        }
+        }
+        tl_batch_free(out);
+      }
+      free(q);
+    }
+  }
+  printf("# bad blocks: %zu refused, %zu decoded (flips that still make sense)\n", refused,
+         decoded);
+  CHECK(refused > decoded);
+  tl_cols_free(&cols);
+  free(traces);
+  tl_batch_free(full);
+  tl_buf_free(&blob);
+  vt->destroy(st);
+}
+
 /* ---- real files and sizes ------------------------------------------------------ */
 
 TEST(real_files_round_trip) { cc_real_files(vt); }
@@ -752,6 +985,9 @@ int main(void) {
   RUN(dictionaries_train_and_are_required);
   RUN(dictionaries_hold_what_blocks_repeat);
   RUN(fuzz_seeds_are_current);
+  RUN(cols_and_traces_equal_the_full_decode);
+  RUN(real_files_through_the_fast_paths);
+  RUN(fast_paths_refuse_bad_blocks);
   RUN(real_files_round_trip);
   RUN(generated_sizes_and_speeds);
   return UNIT_DONE();
