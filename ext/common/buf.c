@@ -42,8 +42,6 @@ int tl_buf_reserve_slow(tl_buf *b, size_t extra) {
   return 0;
 }
 
-void tl_buf_puts(tl_buf *b, const char *s) { tl_buf_append(b, s, strlen(s)); }
-
 void tl_buf_printf(tl_buf *b, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -56,13 +54,38 @@ void tl_buf_printf(tl_buf *b, const char *fmt, ...) {
   b->n += (size_t)n;
 }
 
+/* Two-character tables: integers and ids are written a byte (two digits)
+** at a time, halving the divisions and lookups. */
+static const char dec_pairs[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void tl_buf_u64(tl_buf *b, uint64_t v) {
   char tmp[24];
   int i = 24;
-  do {
-    tmp[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
+  while (v >= 100) {
+    i -= 2;
+    memcpy(tmp + i, dec_pairs + 2 * (v % 100), 2);
+    v /= 100;
+  }
+  if (v >= 10) {
+    i -= 2;
+    memcpy(tmp + i, dec_pairs + 2 * v, 2);
+  } else {
+    tmp[--i] = (char)('0' + v);
+  }
   tl_buf_append(b, tmp + i, (size_t)(24 - i));
 }
 
@@ -102,72 +125,144 @@ size_t tl_utf8_seq(const unsigned char *s, size_t n) {
 /* Bytes that JSON strings hold as they are: printable ASCII but '"' and '\\'. */
 static int json_plain(unsigned c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 
-/* json_plain for 8 bytes at once, with the classic bit tricks: (x - n) & ~x
-** & 0x80.. is nonzero exactly when some byte of x is below n (n <= 0x80). */
-static int plain8(const unsigned char *p) {
+/* json_plain for the 8 bytes of w at once, with the classic bit tricks:
+** (x - n) & ~x & 0x80.. is nonzero exactly when some byte of x is below n
+** (n <= 0x80). */
+static int plain_word(uint64_t w) {
   const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-  uint64_t w;
-  memcpy(&w, p, 8);
   uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
   uint64_t below = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
                    ((bslash - ones) & ~bslash);
   return ((below | w) & highs) == 0;
 }
 
-void tl_buf_json_str(tl_buf *b, const char *s, size_t n) {
+static uint64_t load8(const unsigned char *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+/* Escapes u[*pi..stop) (a UTF-8 sequence may run past stop, up to n) into
+** o, which has room for 6 bytes per input byte plus 8 more; returns the new
+** end of o and moves *pi.  Most text is plain: words of 8 plain bytes are
+** copied as they are tested, so the text is read once. */
+static char *json_escape_run(const unsigned char *u, size_t n, size_t *pi, size_t stop,
+                             char *o) {
   static const char hexd[] = "0123456789abcdef";
+  size_t i = *pi;
+  while (i < stop) {
+    uint64_t w;
+    while (i + 8 <= stop && plain_word(w = load8(u + i))) {
+      memcpy(o, &w, 8);
+      o += 8;
+      i += 8;
+    }
+    /* Fewer than 8 bytes left: if the last 8 bytes before stop are plain,
+    ** those before i were copied as they are, just before o, so the 8 can
+    ** be stored over their own copy. */
+    if (i + 8 > stop && stop >= 8 && plain_word(w = load8(u + stop - 8))) {
+      memcpy(o + (stop - i) - 8, &w, 8);
+      o += stop - i;
+      i = stop;
+      break;
+    }
+    while (i < stop && json_plain(u[i])) *o++ = (char)u[i++];
+    if (i == stop) break;
+    unsigned c = u[i];
+    if (c >= 0x80) {
+      size_t len = tl_utf8_seq(u + i, n - i);
+      if (len) {
+        for (size_t k = 0; k < len; k++) *o++ = (char)u[i + k];
+        i += len;
+        continue;
+      }
+    }
+    *o++ = '\\';
+    switch (c) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '\n': *o++ = 'n'; break;
+      case '\r': *o++ = 'r'; break;
+      case '\t': *o++ = 't'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\f': *o++ = 'f'; break;
+      default:
+        *o++ = 'u', *o++ = '0', *o++ = '0';
+        *o++ = hexd[c >> 4], *o++ = hexd[c & 15];
+    }
+    i++;
+  }
+  *pi = i;
+  return o;
+}
+
+/* Any string: escapes, invalid UTF-8, and chunked reservations for huge
+** ones. */
+static void json_str_any(tl_buf *b, const char *s, size_t n) {
   enum { CHUNK = 4096 };
   const unsigned char *u = (const unsigned char *)s;
-  if (tl_buf_reserve(b, 2)) return;
-  b->p[b->n++] = '"';
   size_t i = 0;
-  while (i < n) {
+  do {
     /* Worst case, every byte of a chunk (plus a UTF-8 sequence running past
-    ** its end) becomes a six-byte \u00XX escape: reserving that once per
-    ** chunk lets the loop write without a bounds check per byte, and keeps
-    ** the reservation small for huge strings. */
+    ** its end) becomes a six-byte \u00XX escape; 8 more for the word stores
+    ** and 2 for the quotes.  Reserving that once per chunk lets the loop
+    ** write without a bounds check per byte, and keeps the reservation small
+    ** for huge strings. */
     size_t stop = n - i > CHUNK ? i + CHUNK : n;
-    if (tl_buf_reserve(b, 6 * (stop - i + 4) + 1)) return;
+    if (tl_buf_reserve(b, 6 * (stop - i + 4) + 10)) return;
     char *o = b->p + b->n;
-    while (i < stop) {
-      /* Most text is plain: find the run and copy it in one piece. */
-      size_t run = i;
-      while (run + 8 <= stop && plain8(u + run)) run += 8;
-      while (run < stop && json_plain(u[run])) run++;
-      if (run > i) {
-        memcpy(o, s + i, run - i);
-        o += run - i;
-        i = run;
-        if (i == stop) break;
-      }
-      unsigned c = u[i];
-      if (c >= 0x80) {
-        size_t len = tl_utf8_seq(u + i, n - i);
-        if (len) {
-          memcpy(o, s + i, len);
-          o += len;
-          i += len;
-          continue;
-        }
-      }
-      *o++ = '\\';
-      switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        default:
-          *o++ = 'u', *o++ = '0', *o++ = '0';
-          *o++ = hexd[c >> 4], *o++ = hexd[c & 15];
-      }
-      i++;
-    }
+    if (i == 0) *o++ = '"';
+    o = json_escape_run(u, n, &i, stop, o);
+    if (i >= n) *o++ = '"';
     b->n = (size_t)(o - b->p);
+  } while (i < n);
+}
+
+/* Most strings written are short and plain (attribute keys and values):
+** this path has little to set up, and hands any other string to
+** json_str_any. */
+void tl_buf_json_str(tl_buf *b, const char *s, size_t n) {
+  enum { SHORT = 256 };
+  const unsigned char *u = (const unsigned char *)s;
+  if (n > SHORT || tl_buf_reserve(b, n + 10)) {
+    json_str_any(b, s, n);
+    return;
   }
-  tl_buf_putc(b, '"');
+  char *o = b->p + b->n;
+  size_t i = 0;
+  uint64_t w;
+  *o++ = '"';
+  for (; i + 8 <= n; i += 8, o += 8) {
+    if (!plain_word(w = load8(u + i))) goto any;
+    memcpy(o, &w, 8);
+  }
+  if (i < n) {
+    if (n >= 8) {
+      /* The last 8 bytes, over their own copy. */
+      if (!plain_word(w = load8(u + n - 8))) goto any;
+      memcpy(o + (n - i) - 8, &w, 8);
+      o += n - i;
+    } else if (n >= 4) {
+      /* 4 to 7 bytes: the first 4 and the last 4 cover them all. */
+      uint32_t head, tail;
+      memcpy(&head, u, 4);
+      memcpy(&tail, u + n - 4, 4);
+      if (!plain_word((uint64_t)tail << 32 | head)) goto any;
+      memcpy(o, &head, 4);
+      memcpy(o + n - 4, &tail, 4);
+      o += n;
+    } else {
+      /* 1 to 3 bytes: the first, middle and last cover them all. */
+      if (!json_plain(u[0]) || !json_plain(u[n / 2]) || !json_plain(u[n - 1])) goto any;
+      o[0] = (char)u[0], o[n / 2] = (char)u[n / 2], o[n - 1] = (char)u[n - 1];
+      o += n;
+    }
+  }
+  *o++ = '"';
+  b->n = (size_t)(o - b->p);
+  return;
+any:
+  json_str_any(b, s, n); /* nothing of it was counted in b->n yet */
 }
 
 /* The decimal point of the current locale when it is one byte other than
@@ -216,12 +311,34 @@ void tl_buf_json_double(tl_buf *b, double d) {
   if (!strpbrk(tmp, ".eEn")) tl_buf_puts(b, ".0");
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The 8 hex digits of the 4 bytes loaded (little-endian) into x, as the
+** 8 bytes of a little-endian word: each nibble spread into a byte of its
+** own, then '0' added, plus 'a' - '0' - 10 where the nibble is 10 or more
+** (n + 6 carries into bit 4 exactly then). */
+static uint64_t hex_word(uint32_t x) {
+  const uint64_t nib = 0x000F000F000F000Full, ones = 0x0101010101010101ull;
+  uint64_t t = x;
+  t = (t | t << 16) & 0x0000FFFF0000FFFFull;
+  t = (t | t << 8) & 0x00FF00FF00FF00FFull;     /* byte 2k: input byte k */
+  uint64_t d = (t >> 4 & nib) | (t & nib) << 8; /* high nibble first */
+  uint64_t letter = (d + ones * 6) >> 4 & ones;
+  return d + ones * '0' + letter * ('a' - '0' - 10);
+}
+#endif
+
 void tl_hex_encode(const uint8_t *p, size_t n, char *out) {
-  static const char hexd[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = hexd[p[i] >> 4];
-    out[2 * i + 1] = hexd[p[i] & 15];
+  size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* Ids (16 and 8 bytes) are hex-encoded for every row read. */
+  for (; i + 4 <= n; i += 4) {
+    uint32_t x;
+    memcpy(&x, p + i, 4);
+    uint64_t digits = hex_word(x);
+    memcpy(out + 2 * i, &digits, 8);
   }
+#endif
+  for (; i < n; i++) memcpy(out + 2 * i, hex_pairs + 2 * p[i], 2);
 }
 
 void tl_buf_hex(tl_buf *b, const uint8_t *p, size_t n) {

@@ -37,7 +37,8 @@ static inline void tl_buf_putc(tl_buf *b, char c) {
   if (tl_buf_reserve(b, 1)) return;
   b->p[b->n++] = c;
 }
-void tl_buf_puts(tl_buf *b, const char *s);
+/* Inline so that the length of a literal is known at compile time. */
+static inline void tl_buf_puts(tl_buf *b, const char *s) { tl_buf_append(b, s, strlen(s)); }
 void tl_buf_printf(tl_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

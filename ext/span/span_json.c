@@ -135,7 +135,10 @@ static void w_kvs(tl_buf *o, const tl_kv *kv, uint32_t n, int depth) {
     if (i) tl_buf_putc(o, ',');
     w_str(o, kv[i].key);
     tl_buf_putc(o, ':');
-    w_value(o, &kv[i].value, depth);
+    if (kv[i].value.type == TL_V_STRING && depth <= TL_MAX_DEPTH) /* most: spare a call */
+      w_str(o, kv[i].value.u.s);
+    else
+      w_value(o, &kv[i].value, depth);
   }
   tl_buf_putc(o, '}');
 }
