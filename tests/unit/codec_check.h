@@ -752,4 +752,99 @@ static inline void cc_generated_sizes(const tl_codec_vt *vt) {
   tl_batch_free(b);
 }
 
+/* A codec with a trained dictionary (relational, columnar): training on
+** generated spans gives one that makes blocks smaller; a block records it
+** by id and needs it (unknown_msg without it); add_dict takes the same
+** bytes again but not others nor id 0; too little to train on, or a table
+** without dictionaries, trains none. */
+static inline void cc_dictionaries_train_and_are_required(const tl_codec_vt *vt,
+                                                          const char *unknown_msg) {
+  tl_batch *b = tl_batch_new(), *out = tl_batch_new();
+  build_generated(b, 200, 3);
+  tl_span **v = spans_of(b);
+  size_t n = tl_batch_count(b);
+  void *st = new_state(vt, NULL);
+  tl_buf dict, blob, plain;
+  tl_buf_init(&dict);
+  tl_buf_init(&blob);
+  tl_buf_init(&plain);
+  tl_err e = {0};
+  char want[160];
+  CHECK_INT(tl_block_encode(vt, st, v, 512, &plain, &e), TL_OK);
+  CHECK_INT(vt->train(st, v, n, &dict, &e), TL_OK);
+  printf("# %zu spans train a %zu-byte dictionary\n", n, dict.n);
+  CHECK(dict.n > 1024 && dict.n <= TL_CODEC_DEFAULT_DICT_SIZE);
+  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  CHECK_INT(tl_block_encode(vt, st, v, 512, &blob, &e), TL_OK);
+  printf("# 512 spans: %zu bytes without the dictionary, %zu with\n", plain.n, blob.n);
+  CHECK(blob.n < plain.n);
+  CHECK_INT((uint8_t)blob.p[8], 1); /* dictionary id after the 8-byte envelope */
+  CHECK_INT(decode_blob(vt, st, &blob, blob.n, out, &e), TL_OK);
+  CHECK_INT(tl_batch_count(out), 512);
+  for (size_t i = 0; i < 512; i++)
+    if (!same_ndjson(v[i], tl_batch_span(out, i))) {
+      UNIT_FAIL("span %zu differs", i);
+      break;
+    }
+  void *other = new_state(vt, NULL);
+  CHECK_STR(decode_error(vt, other, (const uint8_t *)blob.p, blob.n, &e),
+            unknown_msg);
+  tl_batch_reset(out);
+  CHECK_INT(decode_blob(vt, other, &plain, plain.n, out, &e), TL_OK);
+  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
+  tl_err_clear(&e);
+  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n - 1, &e), TL_EMISUSE);
+  snprintf(want, sizeof want, "%s: dictionary 1 is already known with other bytes", vt->name);
+  CHECK_STR(e.msg, want);
+  tl_err_clear(&e);
+  CHECK_INT(vt->add_dict(st, 0, (const uint8_t *)dict.p, dict.n, &e), TL_EMISUSE);
+  snprintf(want, sizeof want, "%s: dictionary 0: id 0 means no dictionary", vt->name);
+  CHECK_STR(e.msg, want);
+  /* Too little to train on, or no dictionary asked for: none. */
+  tl_buf_reset(&dict);
+  CHECK_INT(vt->train(st, v, 15, &dict, &e), TL_OK);
+  CHECK_INT(dict.n, 0);
+  tl_codec_opts none = {0, 0};
+  void *nd = new_state(vt, &none);
+  CHECK_INT(vt->train(nd, v, n, &dict, &e), TL_OK);
+  CHECK_INT(dict.n, 0);
+  vt->destroy(nd);
+  vt->destroy(other);
+  vt->destroy(st);
+  free(v);
+  tl_buf_free(&dict);
+  tl_buf_free(&blob);
+  tl_buf_free(&plain);
+  tl_batch_free(b);
+  tl_batch_free(out);
+}
+
+/* Decodes blob[0..len) with each byte flipped by each of four masks: every
+** decode gives the block's n spans or an error with a message and no span;
+** counts both outcomes. */
+static inline void cc_flip_bytes(const tl_codec_vt *vt, void *st, const uint8_t *blob, size_t len,
+                                 size_t n, size_t *failed, size_t *decoded) {
+  uint8_t *q = malloc(len ? len : 1);
+  static const uint8_t masks[] = {0x01, 0x80, 0xff, 0x1f};
+  for (size_t i = 0; i < len; i++) {
+    for (size_t m = 0; m < sizeof masks; m++) {
+      memcpy(q, blob, len);
+      q[i] ^= masks[m];
+      tl_batch *out = tl_batch_new();
+      tl_err e = {0};
+      int rc = tl_block_decode(vt, st, q, len, TL_FIELDS_ALL, out, &e);
+      if (rc == TL_OK) {
+        ++*decoded;
+        CHECK_INT(tl_batch_count(out), n);
+      } else {
+        ++*failed;
+        CHECK_INT(tl_batch_count(out), 0);
+        CHECK(e.msg[0] != 0);
+      }
+      tl_batch_free(out);
+    }
+  }
+  free(q);
+}
+
 #endif

@@ -144,30 +144,10 @@ TEST(flipped_bytes_never_crash) {
   CHECK_INT(decode_blob(vt, st, &blob, blob.n, check, &e), TL_OK);
   CHECK_INT(tl_batch_count(check), tl_batch_count(b));
   tl_batch_free(check);
-  uint8_t *q = malloc(blob.n);
-  static const uint8_t masks[] = {0x01, 0x80, 0xff, 0x1f};
   size_t failed = 0, decoded = 0;
-  for (size_t i = 0; i < blob.n; i++) {
-    for (size_t m = 0; m < sizeof masks; m++) {
-      memcpy(q, blob.p, blob.n);
-      q[i] ^= masks[m];
-      tl_batch *out = tl_batch_new();
-      tl_err_clear(&e);
-      int rc = tl_block_decode(vt, st, q, blob.n, TL_FIELDS_ALL, out, &e);
-      if (rc == TL_OK) {
-        decoded++;
-        CHECK_INT(tl_batch_count(out), tl_batch_count(b));
-      } else {
-        failed++;
-        CHECK_INT(tl_batch_count(out), 0);
-        CHECK(e.msg[0] != 0);
-      }
-      tl_batch_free(out);
-    }
-  }
+  cc_flip_bytes(vt, st, (const uint8_t *)blob.p, blob.n, tl_batch_count(b), &failed, &decoded);
   CHECK(failed > 0);
   printf("# %zu-byte block, %zu flips refused, %zu decoded\n", blob.n, failed, decoded);
-  free(q);
   tl_buf_free(&blob);
   tl_buf_free(&zblob);
   vt->destroy(st);
@@ -282,51 +262,7 @@ TEST(encoder_refuses_what_it_cannot_write) {
 TEST(options_are_checked) { cc_options_are_checked(vt); }
 
 TEST(dictionaries_train_and_are_required) {
-  tl_batch *b = tl_batch_new(), *out = tl_batch_new();
-  build_generated(b, 200, 3);
-  tl_span **v = spans_of(b);
-  size_t n = tl_batch_count(b);
-  void *st = new_state(vt, NULL);
-  tl_buf dict, blob, plain;
-  tl_buf_init(&dict);
-  tl_buf_init(&blob);
-  tl_buf_init(&plain);
-  tl_err e = {0};
-  CHECK_INT(tl_block_encode(vt, st, v, 512, &plain, &e), TL_OK);
-  CHECK_INT(vt->train(st, v, n, &dict, &e), TL_OK);
-  printf("# %zu spans train a %zu-byte dictionary\n", n, dict.n);
-  CHECK(dict.n > 1024 && dict.n <= TL_CODEC_DEFAULT_DICT_SIZE);
-  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n, &e), TL_OK);
-  CHECK_INT(tl_block_encode(vt, st, v, 512, &blob, &e), TL_OK);
-  printf("# 512 spans: %zu bytes without the dictionary, %zu with\n", plain.n, blob.n);
-  CHECK(blob.n < plain.n);
-  CHECK_INT((uint8_t)blob.p[8], 1); /* dictionary id after the 8-byte envelope */
-  CHECK_INT(decode_blob(vt, st, &blob, blob.n, out, &e), TL_OK);
-  CHECK_INT(tl_batch_count(out), 512);
-  for (size_t i = 0; i < 512; i++)
-    if (!same_ndjson(v[i], tl_batch_span(out, i))) {
-      UNIT_FAIL("span %zu differs", i);
-      break;
-    }
-  void *other = new_state(vt, NULL);
-  CHECK_STR(decode_error(vt, other, (const uint8_t *)blob.p, blob.n, &e),
-            "relational payload: header: dictionary 1 is not known");
-  tl_batch_reset(out);
-  CHECK_INT(decode_blob(vt, other, &plain, plain.n, out, &e), TL_OK);
-  tl_err_clear(&e);
-  CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)dict.p, dict.n - 1, &e), TL_EMISUSE);
-  CHECK_STR(e.msg, "relational: dictionary 1 is already known with other bytes");
-  tl_buf_reset(&dict);
-  CHECK_INT(vt->train(st, v, 15, &dict, &e), TL_OK);
-  CHECK_INT(dict.n, 0);
-  vt->destroy(other);
-  vt->destroy(st);
-  free(v);
-  tl_buf_free(&dict);
-  tl_buf_free(&blob);
-  tl_buf_free(&plain);
-  tl_batch_free(b);
-  tl_batch_free(out);
+  cc_dictionaries_train_and_are_required(vt, "relational payload: header: dictionary 1 is not known");
 }
 
 TEST(real_files_round_trip) { cc_real_files(vt); }
