@@ -130,11 +130,31 @@ typedef struct front {
   uint8_t major;
 } front;
 
+/* The encoder's table of byte strings of 8 and 16 bytes: every span,
+** parent and trace id (and any bytes value of those sizes).  Ids live
+** inside the spans, so put_str's memory by address never knows them, and
+** they are most of a block's numbered strings.  A slot holds the bytes
+** themselves: a lookup reads one slot and nothing else, and the slots of
+** the next span's ids are prefetched while a span is written.  Slots are
+** live when tag >> 1 is the table's gen (cleared by one increment). */
+typedef struct idslot {
+  uint64_t a, b; /* the bytes; b = 0 for 8 of them */
+  uint32_t tag;  /* gen << 1 | (16 bytes) */
+  uint32_t val;  /* the string's number */
+} idslot;
+
+typedef struct idmap {
+  idslot *s;
+  uint32_t cap, n, gen;
+} idmap;
+
 struct tl_cbor {
   /* encoder */
   front fronts[FRONT_SLOTS]; /* emptied per block */
   map64 by_str, by_ptr, by_content;
-  estr *strs;
+  idmap ids;
+  uint32_t nstr;             /* strings numbered so far in the block */
+  estr *strs;                /* by number; ids leave their numbers unused */
   uint32_t cap_strs;
   obj *objs;
   uint32_t n_objs, cap_objs;
@@ -158,6 +178,7 @@ tl_cbor *tl_cbor_new(void) {
 void tl_cbor_free(tl_cbor *c) {
   if (!c) return;
   free(c->by_str.s);
+  free(c->ids.s);
   free(c->strs);
   free(c->by_ptr.s);
   free(c->by_content.s);
@@ -241,23 +262,41 @@ typedef struct enc {
   int bad_type;  /* the value type behind rc == TL_EMISUSE */
 } enc;
 
-/* An initial byte followed by the k low bytes of v, big-endian. */
-static void put_be(enc *x, uint8_t ib, uint64_t v, unsigned k) {
-  tl_buf *o = x->out;
-  if (o->cap - o->n < 10 && tl_buf_reserve(o, 9)) return;
-  uint8_t *d = (uint8_t *)o->p + o->n;
-  d[0] = ib;
-  for (unsigned i = 0; i < k; i++) d[1 + i] = (uint8_t)(v >> (8 * (k - 1 - i)));
-  o->n += 1 + k;
+/* The k low bytes of v, big-endian, at d. */
+static inline void be_at(uint8_t *d, uint64_t v, unsigned k) {
+  for (unsigned i = 0; i < k; i++) d[i] = (uint8_t)(v >> (8 * (k - 1 - i)));
 }
 
-static void put_head(enc *x, unsigned major, uint64_t v) {
+/* Writes the head of an item at d (which has room for 9 bytes) and
+** returns its length. */
+static inline size_t head_at(uint8_t *d, unsigned major, uint64_t v) {
   uint8_t m = (uint8_t)(major << 5);
-  if (v < 24) put_be(x, (uint8_t)(m | v), 0, 0);
-  else if (v <= 0xff) put_be(x, m | 24, v, 1);
-  else if (v <= 0xffff) put_be(x, m | 25, v, 2);
-  else if (v <= 0xffffffffu) put_be(x, m | 26, v, 4);
-  else put_be(x, m | 27, v, 8);
+  if (v < 24) {
+    d[0] = (uint8_t)(m | v);
+    return 1;
+  }
+  unsigned k = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffu ? 4 : 8;
+  d[0] = (uint8_t)(m | (k == 1 ? 24 : k == 2 ? 25 : k == 4 ? 26 : 27));
+  be_at(d + 1, v, k);
+  return 1 + k;
+}
+
+/* The heads and strings below check for room once per item: they are most
+** of what the encoder does. */
+static inline void put_head(enc *x, unsigned major, uint64_t v) {
+  tl_buf *o = x->out;
+  if (tl_buf_reserve(o, 9)) return;
+  o->n += head_at((uint8_t *)o->p + o->n, major, v);
+}
+
+/* An initial byte followed by the k low bytes of v (floats). */
+static void put_be(enc *x, uint8_t ib, uint64_t v, unsigned k) {
+  tl_buf *o = x->out;
+  if (tl_buf_reserve(o, 9)) return;
+  uint8_t *d = (uint8_t *)o->p + o->n;
+  d[0] = ib;
+  be_at(d + 1, v, k);
+  o->n += 1 + k;
 }
 
 static void put_int(enc *x, int64_t v) {
@@ -266,57 +305,160 @@ static void put_int(enc *x, int64_t v) {
   else put_head(x, M_NEG, ~(uint64_t)v);
 }
 
+/* A string written out in full. */
+static inline void put_literal(enc *x, unsigned major, const void *p, uint32_t len) {
+  tl_buf *o = x->out;
+  if (tl_buf_reserve(o, 9 + (size_t)len)) return;
+  uint8_t *d = (uint8_t *)o->p + o->n;
+  size_t h = head_at(d, major, len);
+  if (len) memcpy(d + h, p, len);
+  o->n += h + len;
+}
+
+/* A reference to string number num: tag 25 (0xd8 0x19) and the number. */
+static inline void put_ref(enc *x, uint32_t num) {
+  tl_buf *o = x->out;
+  if (tl_buf_reserve(o, 2 + 9)) return;
+  uint8_t *d = (uint8_t *)o->p + o->n;
+  d[0] = (uint8_t)(M_TAG << 5 | 24);
+  d[1] = TAG_STRINGREF;
+  o->n += 2 + head_at(d + 2, M_UINT, num);
+}
+
+/* ---- the id table (idslot) ----------------------------------------------- */
+
+static uint32_t id_hash(uint64_t a, uint64_t b) {
+  return (uint32_t)mix64(a + b * 0x9e3779b97f4a7c15ull);
+}
+
+static void idmap_clear(idmap *m) {
+  m->n = 0;
+  if (++m->gen == 1u << 31) { /* tag keeps 31 bits of gen */
+    if (m->s) memset(m->s, 0, (size_t)m->cap * sizeof *m->s);
+    m->gen = 1;
+  }
+}
+
+/* Makes room for one more entry (at most half full). */
+static int idmap_reserve(idmap *m) {
+  if ((size_t)(m->n + 1) * 2 <= m->cap) return TL_OK;
+  if (m->cap >= 1u << 30) return TL_ENOMEM;
+  uint32_t cap = m->cap ? m->cap * 2 : 1024;
+  idslot *s = calloc(cap, sizeof *s);
+  if (!s) return TL_ENOMEM;
+  for (uint32_t i = 0; i < m->cap; i++) {
+    if (m->s[i].tag >> 1 != m->gen) continue;
+    uint32_t j = id_hash(m->s[i].a, m->s[i].b) & (cap - 1);
+    while (s[j].tag >> 1 == m->gen) j = (j + 1) & (cap - 1);
+    s[j] = m->s[i];
+  }
+  free(m->s);
+  m->s = s;
+  m->cap = cap;
+  return TL_OK;
+}
+
+/* How far ahead of the span being read its successors are prefetched. */
+#define PREFETCH_SPANS 8
+
+/* Macros, not functions: GCC finds a function that only prefetches free of
+** side effects and drops the calls. */
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* The slot an id of 8 or 16 bytes (wide) will look at. */
+static inline const idslot *id_first_slot(const idmap *m, const uint8_t *p, int wide) {
+  uint64_t a, b = 0;
+  memcpy(&a, p, 8);
+  if (wide) memcpy(&b, p + 8, 8);
+  return &m->s[id_hash(a, b) & (m->cap - 1)];
+}
+
+/* A byte string of 8 or 16 bytes, numbered as put_str numbers strings. */
+static void put_id(enc *x, const void *p, uint32_t len) {
+  tl_cbor *c = x->c;
+  idmap *m = &c->ids;
+  uint64_t a, b = 0;
+  memcpy(&a, p, 8);
+  if (len == 16) memcpy(&b, (const uint8_t *)p + 8, 8);
+  if (idmap_reserve(m)) {
+    x->rc = TL_ENOMEM;
+    return;
+  }
+  uint32_t tag = m->gen << 1 | (len == 16);
+  for (uint32_t j = id_hash(a, b) & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
+    idslot *s = &m->s[j];
+    if (s->tag == tag && s->a == a && s->b == b) {
+      put_ref(x, s->val);
+      return;
+    }
+    if (s->tag >> 1 != m->gen) {
+      if (len >= min_ref_len(c->nstr)) {
+        s->a = a;
+        s->b = b;
+        s->tag = tag;
+        s->val = c->nstr++;
+        m->n++;
+      }
+      break;
+    }
+  }
+  put_literal(x, M_BYTES, p, len);
+}
+
 static int same_str(const tl_cbor *c, uint32_t val, const void *wanted) {
   const estr *a = &c->strs[val], *b = wanted;
   return a->len == b->len && a->major == b->major && memcmp(a->p, b->p, b->len) == 0;
 }
 
 static void put_str(enc *x, unsigned major, const void *p, uint32_t len) {
-  if (x->refs && len >= 3) {
-    tl_cbor *c = x->c;
-    front *f = &c->fronts[((uintptr_t)p >> 3) % FRONT_SLOTS];
-    if (f->p == p && f->len == len && f->major == major) {
-      if (f->val == NOT_REF) {
-        put_head(x, major, len);
-        tl_buf_append(x->out, p, len);
-      } else {
-        put_head(x, M_TAG, TAG_STRINGREF);
-        put_head(x, M_UINT, f->val);
-      }
-      return;
-    }
-    f->p = p;
-    f->len = len;
-    f->major = (uint8_t)major;
-    f->val = NOT_REF;
-    estr want = {p, len, (uint8_t)major};
-    uint64_t h = tl_hash(p, len) ^ major;
-    if (map64_reserve(&c->by_str)) {
+  if (!x->refs || len < 3) {
+    put_literal(x, major, p, len);
+    return;
+  }
+  if (major == M_BYTES && (len == 8 || len == 16)) {
+    put_id(x, p, len);
+    return;
+  }
+  tl_cbor *c = x->c;
+  front *f = &c->fronts[((uintptr_t)p >> 3) % FRONT_SLOTS];
+  if (f->p == p && f->len == len && f->major == major) {
+    if (f->val == NOT_REF) put_literal(x, major, p, len);
+    else put_ref(x, f->val);
+    return;
+  }
+  f->p = p;
+  f->len = len;
+  f->major = (uint8_t)major;
+  f->val = NOT_REF;
+  estr want = {p, len, (uint8_t)major};
+  uint64_t h = tl_hash(p, len) ^ major;
+  if (map64_reserve(&c->by_str)) {
+    x->rc = TL_ENOMEM;
+    return;
+  }
+  slot64 *s = map64_find(&c->by_str, h, same_str, c, &want);
+  if (s->gen == c->by_str.gen) {
+    f->val = s->val;
+    put_ref(x, s->val);
+    return;
+  }
+  if (len >= min_ref_len(c->nstr)) {
+    estr *strs = grow(c->strs, &c->cap_strs, (size_t)c->nstr + 1, sizeof *strs);
+    if (!strs) {
       x->rc = TL_ENOMEM;
       return;
     }
-    slot64 *s = map64_find(&c->by_str, h, same_str, c, &want);
-    if (s->gen == c->by_str.gen) {
-      f->val = s->val;
-      put_head(x, M_TAG, TAG_STRINGREF);
-      put_head(x, M_UINT, s->val);
-      return;
-    }
-    if (len >= min_ref_len(c->by_str.n)) {
-      estr *strs = grow(c->strs, &c->cap_strs, (size_t)c->by_str.n + 1, sizeof *strs);
-      if (!strs) {
-        x->rc = TL_ENOMEM;
-        return;
-      }
-      c->strs = strs;
-      strs[c->by_str.n] = want;
-      map64_put(&c->by_str, s, h, c->by_str.n);
-      /* A string's first occurrence is written in full and numbered. */
-      f->val = c->by_str.n - 1;
-    }
+    c->strs = strs;
+    strs[c->nstr] = want;
+    map64_put(&c->by_str, s, h, c->nstr);
+    /* A string's first occurrence is written in full and numbered. */
+    f->val = c->nstr++;
   }
-  put_head(x, major, len);
-  tl_buf_append(x->out, p, len);
+  put_literal(x, major, p, len);
 }
 
 static void put_double(enc *x, double d) {
@@ -553,6 +695,9 @@ static int index_objects(enc *x, tl_span *const *spans, size_t n, uint32_t *coun
   for (size_t i = 0; i < n; i++) {
     const tl_span *s = spans[i];
     int rc = TL_OK;
+    /* This pass reads one field of each span, a cache miss each time
+    ** unless asked for ahead. */
+    if (i + PREFETCH_SPANS < n) PREFETCH(&spans[i + PREFETCH_SPANS]->resource);
     if (s->resource != last_r) rc = obj_index(x, last_r = s->resource, OBJ_RESOURCE, counts, &ri);
     if (!rc && s->scope != last_s) rc = obj_index(x, last_s = s->scope, OBJ_SCOPE, counts, &si);
     if (rc) return rc;
@@ -581,6 +726,8 @@ int tl_cbor_encode(tl_cbor *c, tl_span *const *spans, size_t n, tl_buf *out, tl_
   c->n_objs = 0;
   tl_buf_reset(&c->plain);
   map64_clear(&c->by_str);
+  idmap_clear(&c->ids);
+  c->nstr = 0;
   memset(c->fronts, 0, sizeof c->fronts);
   int rc = index_objects(&x, spans, n, counts);
   if (!rc) {
@@ -589,8 +736,16 @@ int tl_cbor_encode(tl_cbor *c, tl_span *const *spans, size_t n, tl_buf *out, tl_
     put_table(&x, OBJ_RESOURCE, counts[0]);
     put_table(&x, OBJ_SCOPE, counts[1]);
     put_head(&x, M_ARRAY, n);
-    for (size_t i = 0; i < n && !x.rc; i++)
+    for (size_t i = 0; i < n && !x.rc; i++) {
+      /* The slots the next span's ids will look at. */
+      if (i + 1 < n && c->ids.cap) {
+        const tl_span *next = spans[i + 1];
+        PREFETCH(id_first_slot(&c->ids, next->trace_id, 1));
+        PREFETCH(id_first_slot(&c->ids, next->span_id, 0));
+        PREFETCH(id_first_slot(&c->ids, next->parent_span_id, 0));
+      }
       put_span(&x, spans[i], c->span_objs[2 * i], c->span_objs[2 * i + 1]);
+    }
     rc = x.rc ? x.rc : out->oom ? TL_ENOMEM : TL_OK;
   }
   if (rc) {

@@ -432,7 +432,7 @@ static int copy_attrs(tl_batch *dst, tl_copy_cache *cache, tl_attrs *a, int dept
   return TL_OK;
 }
 
-static const void *cache_get(tl_copy_cache *c, const void *src) {
+static const void *cache_get(const tl_copy_cache *c, const void *src) {
   if (!c) return NULL;
   size_t i = ((uintptr_t)src >> 4) % COPY_CACHE_SLOTS;
   return c->src[i] == src ? c->dst[i] : NULL;
@@ -443,6 +443,14 @@ static void cache_put(tl_copy_cache *c, const void *src, const void *dst) {
   size_t i = ((uintptr_t)src >> 4) % COPY_CACHE_SLOTS;
   c->src[i] = src;
   c->dst[i] = dst;
+}
+
+const void *tl_copy_cache_get(const tl_copy_cache *c, const void *src) {
+  return cache_get(c, src);
+}
+
+void tl_copy_cache_link(tl_copy_cache *c, const void *src, const void *dst) {
+  cache_put(c, src, dst);
 }
 
 static int copy_resource(tl_batch *dst, const tl_resource *src,

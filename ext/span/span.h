@@ -253,6 +253,14 @@ void tl_copy_cache_free(tl_copy_cache *c);
 void tl_copy_cache_reset(tl_copy_cache *c);
 int tl_span_copy(tl_batch *dst, const tl_span *src, tl_copy_cache *cache,
                  tl_span **out);
+/* The copy in the destination made (or linked) since the last reset for
+** the source resource or scope src, or NULL. */
+const void *tl_copy_cache_get(const tl_copy_cache *c, const void *src);
+/* Makes dst, a resource (scope) of the destination batch equal in content
+** to the source resource (scope) src, what copies of spans using src point
+** at: a caller that knows an object of a new source batch was copied before
+** shares that copy instead of making another. */
+void tl_copy_cache_link(tl_copy_cache *c, const void *src, const void *dst);
 
 /* Names as the SQL columns show them: "SERVER", "ERROR", ... */
 const char *tl_kind_name(int kind);     /* "UNSPECIFIED".."CONSUMER"; NULL if out of range */

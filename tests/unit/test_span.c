@@ -137,6 +137,50 @@ TEST(span_copy_is_deep_and_shares_resources) {
   tl_batch_free(dst);
 }
 
+/* A resource of its own batch with service.name = service. */
+static tl_resource *resource_in(tl_batch *b, const char *service) {
+  tl_resource *r = tl_batch_alloc(b, sizeof *r);
+  tl_kvbuf kb = {0};
+  tl_kvbuf_push(&kb, tl_batch_intern_cstr(b, "service.name"), str_value(b, service));
+  tl_kvbuf_take(&kb, 0, b, &r->attrs);
+  tl_kvbuf_free(&kb);
+  tl_resource_set_service(r);
+  return r;
+}
+
+TEST(copy_cache_links_objects_of_a_new_source) {
+  tl_batch *src = tl_batch_new(), *dst = tl_batch_new();
+  tl_copy_cache *cache = tl_copy_cache_new();
+  tl_span *s = tl_batch_add_span(src);
+  s->resource = resource_in(src, "cart");
+  tl_span *c0, *c1, *c2;
+  CHECK(tl_copy_cache_get(cache, s->resource) == NULL);
+  CHECK_INT(tl_span_copy(dst, s, cache, &c0), TL_OK);
+  CHECK(c0->resource != s->resource);
+  CHECK(tl_copy_cache_get(cache, s->resource) == c0->resource);
+  /* The source batch is refilled: its objects are new, the cache forgets
+  ** them, and a caller that knows an object equals one copied before links
+  ** it to that copy. */
+  tl_batch_reset(src);
+  tl_copy_cache_reset(cache);
+  s = tl_batch_add_span(src);
+  s->resource = resource_in(src, "cart");
+  tl_span *t = tl_batch_add_span(src);
+  t->resource = resource_in(src, "shop");
+  CHECK(tl_copy_cache_get(cache, s->resource) == NULL);
+  tl_copy_cache_link(cache, s->resource, c0->resource);
+  CHECK(tl_copy_cache_get(cache, s->resource) == c0->resource);
+  CHECK_INT(tl_span_copy(dst, s, cache, &c1), TL_OK);
+  CHECK_INT(tl_span_copy(dst, t, cache, &c2), TL_OK);
+  CHECK(c1->resource == c0->resource);
+  CHECK(c2->resource != c0->resource);
+  CHECK_TLSTR(c2->resource->service, "shop");
+  CHECK_INT(tl_batch_count(dst), 3);
+  tl_copy_cache_free(cache);
+  tl_batch_free(src);
+  tl_batch_free(dst);
+}
+
 TEST(kind_and_status_names) {
   CHECK_STR(tl_kind_name(TL_KIND_CONSUMER), "CONSUMER");
   CHECK(tl_kind_name(6) == NULL);
@@ -313,6 +357,7 @@ int main(void) {
   RUN(spans_have_stable_pointers_and_defaults);
   RUN(kvbuf_builds_nested_lists);
   RUN(span_copy_is_deep_and_shares_resources);
+  RUN(copy_cache_links_objects_of_a_new_source);
   RUN(kind_and_status_names);
   RUN(errors_keep_the_first_message);
   RUN(json_strings_are_escaped_and_valid);
