@@ -286,9 +286,7 @@ static int settle(tl_scan *sc, int *found) {
     if (sc->need_check) {
       int rc = decode_current(sc);
       if (rc) return rc;
-      if (!span_matches(sc, sc->cols_mode ? tl_scan_cols_span(sc)
-                                          : tl_batch_span(sc->view, sc->pos)))
-        continue;
+      if (!span_matches(sc, tl_scan_current(sc))) continue;
     }
     *found = 1;
     return SQLITE_OK;
@@ -355,6 +353,5 @@ int tl_scan_step(tl_scan *sc) {
 
 const tl_span *tl_scan_decode(tl_scan *sc, int *rc) {
   *rc = decode_current(sc);
-  if (*rc) return NULL;
-  return sc->cols_mode ? tl_scan_cols_span(sc) : tl_batch_span(sc->view, sc->pos);
+  return *rc ? NULL : tl_scan_current(sc);
 }

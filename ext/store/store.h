@@ -339,13 +339,17 @@ static inline int tl_scan_next(tl_scan *sc) {
 }
 /* The span at sc->pos of the current block, decoded (cols mode) */
 const tl_span *tl_scan_cols_span(tl_scan *sc);
-/* The current span, decoded on first use; NULL on error (rc in *rc).  In
-** cols mode it is rebuilt for each row: valid until tl_scan_next. */
+/* The span at sc->pos of the current block, which is decoded.  In cols
+** mode it is rebuilt for each row: valid until tl_scan_next. */
+static inline const tl_span *tl_scan_current(tl_scan *sc) {
+  if (sc->cols_mode) return sc->row_pos == sc->pos ? &sc->row : tl_scan_cols_span(sc);
+  return tl_batch_span(sc->view, sc->pos);
+}
+/* The current span, decoded on first use; NULL on error (rc in *rc). */
 static inline const tl_span *tl_scan_span(tl_scan *sc, int *rc) {
   if (!sc->decoded) return tl_scan_decode(sc, rc);
   *rc = SQLITE_OK;
-  if (sc->cols_mode) return sc->row_pos == sc->pos ? &sc->row : tl_scan_cols_span(sc);
-  return tl_batch_span(sc->view, sc->pos);
+  return tl_scan_current(sc);
 }
 static inline sqlite3_int64 tl_scan_rowid(const tl_scan *sc) {
   return TL_ROWID(sc->cur.id, sc->pos);
