@@ -18,7 +18,7 @@ WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS     := -D_DEFAULT_SOURCE -DTRACELITE_BUILD_FLAGS='"$(strip $(CFLAGS) $(SAN))"'
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SAN) -fPIC -fvisibility=hidden \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS      = -lzstd -lcbor -ljansson -lz -lm
+LIBS      = -lzstd -lcbor -ljansson -lz -ldeflate -lm
 
 ALL_SRC  := $(filter-out ext/cli/%,$(sort $(wildcard ext/*.c ext/*/*.c)))
 GLUE_SRC := $(filter ext/tracelite.c ext/vtab/%.c %_sql.c,$(ALL_SRC))
@@ -121,7 +121,7 @@ clean:
 # Installs what is missing on Debian when run as root; otherwise names the
 # packages to install.  Checked once per build tree.
 DEB_PKGS := gcc make pkg-config sqlite3 libsqlite3-dev libzstd-dev libcbor-dev \
-            libjansson-dev zlib1g-dev zstd gzip python3 locales bc
+            libjansson-dev zlib1g-dev libdeflate-dev zstd gzip python3 locales bc
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: | $(BUILD)/.dirs
 	@missing=""; \

@@ -24,6 +24,7 @@ SQLITE_EXTENSION_INIT1
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -71,7 +72,8 @@ static void debug_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       "zstd: %s (built against %s)\n"
       "libcbor: %d.%d.%d (built against)\n"
       "jansson: %s (built against %s)\n"
-      "zlib: %s (built against %s)\n",
+      "zlib: %s (built against %s)\n"
+      "libdeflate: %s (built against)\n",
       TRACELITE_VERSION, TRACELITE_BUILD_FLAGS,
 #if defined(__clang__)
       "clang " __clang_version__,
@@ -82,7 +84,8 @@ static void debug_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 #endif
       sqlite3_libversion(), SQLITE_VERSION, ZSTD_versionString(), ZSTD_VERSION_STRING,
       CBOR_MAJOR_VERSION, CBOR_MINOR_VERSION, CBOR_PATCH_VERSION,
-      jansson_version_str(), JANSSON_VERSION, zlibVersion(), ZLIB_VERSION);
+      jansson_version_str(), JANSSON_VERSION, zlibVersion(), ZLIB_VERSION,
+      LIBDEFLATE_VERSION_STRING);
   if (!s) {
     sqlite3_result_error_nomem(ctx);
     return;

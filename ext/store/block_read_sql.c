@@ -15,7 +15,7 @@
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "store.h"
 
@@ -123,7 +123,7 @@ static int load_blob(tl_blockrd *r, const tl_blockrow *row, tl_err *e) {
   memset(r->data.p + size, 0, SLACK);
   r->data.n = (size_t)size;
   const uint8_t *p = (const uint8_t *)r->data.p;
-  uint32_t crc = (uint32_t)crc32(0L, p, (uInt)size);
+  uint32_t crc = libdeflate_crc32(0, p, (size_t)size);
   if (crc != row->crc)
     return tl_store_corrupt(st, id, "the blob's CRC-32 is %08x, the metadata says %08x", crc,
                             row->crc);

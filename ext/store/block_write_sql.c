@@ -17,7 +17,7 @@
 SQLITE_EXTENSION_INIT3
 
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "../io/otlp_write.h"
 #include "store.h"
@@ -345,8 +345,8 @@ int tl_store_write_block(tl_store *st, sqlite3_int64 id, tl_span *const *spans, 
     sqlite3_bind_zeroblob(s, 9, 0);
   if (ndjson) sqlite3_bind_int64(s, 10, ndjson_bytes); /* else NULL: unknown */
   const uint8_t *data = (const uint8_t *)st->blob.p + svc_len;
-  uInt size = (uInt)(st->blob.n - svc_len);
-  sqlite3_bind_int64(s, 11, (sqlite3_int64)crc32(0L, data, size));
+  size_t size = st->blob.n - svc_len;
+  sqlite3_bind_int64(s, 11, (sqlite3_int64)libdeflate_crc32(0, data, size));
   sqlite3_bind_blob(s, 12, data, (int)size, SQLITE_STATIC);
   rc = sqlite3_step(s);
   rc = rc == SQLITE_DONE ? SQLITE_OK : tl_store_sqlerr(st, rc);
