@@ -228,7 +228,7 @@ typedef struct tl_span_order {
   int64_t *pref;   /* by span: its parent, -1 for a span that starts a tree */
   int64_t *same;   /* by span: the previous span of its trace in the order, else -1 */
   int64_t *sib;    /* by span: the previous child of its parent in the order, else -1 */
-  uint32_t *first, *kids; /* scratch */
+  uint32_t *first, *kids, *last; /* scratch */
 } tl_span_order;
 
 void tl_span_order_free(tl_span_order *o);

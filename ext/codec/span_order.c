@@ -26,6 +26,7 @@ void tl_span_order_free(tl_span_order *o) {
   free(o->sib);
   free(o->first);
   free(o->kids);
+  free(o->last);
   memset(o, 0, sizeof *o);
 }
 
@@ -45,14 +46,25 @@ static int grow(tl_span_order *o, size_t n) {
   if (first) o->first = first;
   uint32_t *kids = realloc(o->kids, cap * sizeof *kids);
   if (kids) o->kids = kids;
-  if (!order || !pref || !same || !sib || !first || !kids) return -1;
+  uint32_t *last = realloc(o->last, cap * sizeof *last);
+  if (last) o->last = last;
+  if (!order || !pref || !same || !sib || !first || !kids || !last) return -1;
   o->cap = cap;
   return 0;
 }
 
+/* Puts span i next in the order; its trace's previous span is the one
+** last[] holds for the trace. */
+static inline void place(tl_span_order *o, uint32_t i, uint32_t t, size_t *placed) {
+  uint32_t prev = o->last[t];
+  o->same[i] = prev == UINT32_MAX ? -1 : (int64_t)prev;
+  o->last[t] = i;
+  o->order[(*placed)++] = i;
+}
+
 int tl_span_order_plan(tl_span_order *o, const int64_t *par, const uint32_t *tix, size_t n) {
   if (grow(o, n)) return TL_ENOMEM;
-  int64_t *pref = o->pref, *same = o->same, *sib = o->sib;
+  int64_t *pref = o->pref, *sib = o->sib;
   uint32_t *order = o->order, *first = o->first, *kids = o->kids;
   /* Children of each span, by counting sort: kids[first[j] .. first[j+1]),
   ** in block order.  Counts, then where each list ends, then filled from
@@ -65,35 +77,29 @@ int tl_span_order_plan(tl_span_order *o, const int64_t *par, const uint32_t *tix
   for (size_t j = 0, sum = 0; j <= n; j++) first[j] = (uint32_t)(sum += first[j]);
   for (size_t i = n; i-- > 0;)
     if (par[i] >= 0) kids[--first[par[i]]] = (uint32_t)i;
+  /* The previous span of the trace and the previous sibling are known as
+  ** each span is placed: a parent places all the children it places in
+  ** one run. */
+  memset(o->last, 0xff, n * sizeof *o->last);
   size_t placed = 0, head = 0;
   for (int pass = 0; pass < 2; pass++)
     for (size_t r = 0; r < n; r++) {
       if (pref[r] != -2 || (pass == 0 && par[r] >= 0)) continue;
-      pref[r] = -1;
-      order[placed++] = (uint32_t)r;
+      pref[r] = sib[r] = -1;
+      place(o, (uint32_t)r, tix[r], &placed);
       while (head < placed) {
         uint32_t j = order[head++];
+        int64_t prev = -1;
         for (uint32_t k = first[j], end = first[j + 1]; k < end; k++) {
           uint32_t c = kids[k];
-          if (pref[c] == -2) {
-            pref[c] = j;
-            order[placed++] = c;
-          }
+          if (pref[c] != -2) continue;
+          pref[c] = j;
+          sib[c] = prev;
+          prev = c;
+          place(o, c, tix[c], &placed);
         }
       }
     }
-  /* Previous span of the trace, previous sibling, in that order. */
-  uint32_t *last_of_trace = first, *last_child = kids;
-  memset(last_of_trace, 0xff, n * sizeof *last_of_trace);
-  memset(last_child, 0xff, n * sizeof *last_child);
-  for (size_t k = 0; k < n; k++) {
-    uint32_t i = order[k], t = tix[i];
-    same[i] = last_of_trace[t] == UINT32_MAX ? -1 : (int64_t)last_of_trace[t];
-    last_of_trace[t] = i;
-    int64_t j = pref[i];
-    sib[i] = j < 0 || last_child[j] == UINT32_MAX ? -1 : (int64_t)last_child[j];
-    if (j >= 0) last_child[j] = i;
-  }
   o->n = n;
   return TL_OK;
 }
