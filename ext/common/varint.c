@@ -24,7 +24,7 @@ void tl_buf_le64(tl_buf *b, uint64_t v) {
   tl_buf_le32(b, (uint32_t)(v >> 32));
 }
 
-uint64_t tl_rd_varint(tl_rd *r) {
+uint64_t tl_rd_varint_long(tl_rd *r) {
   uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (r->err || r->p >= r->end) {
@@ -42,14 +42,6 @@ uint64_t tl_rd_varint(tl_rd *r) {
   }
   r->err = 1;
   return 0;
-}
-
-uint8_t tl_rd_u8(tl_rd *r) {
-  if (r->err || r->p >= r->end) {
-    r->err = 1;
-    return 0;
-  }
-  return *r->p++;
 }
 
 uint32_t tl_rd_le32(tl_rd *r) {

@@ -33,10 +33,23 @@ static inline void tl_rd_init(tl_rd *r, const void *p, size_t n) {
 }
 static inline size_t tl_rd_left(const tl_rd *r) { return (size_t)(r->end - r->p); }
 
-uint64_t tl_rd_varint(tl_rd *r);  /* at most 10 bytes, no overflow */
+/* A LEB128 varint of at most 10 bytes, no overflow.  Inline for the
+** one-byte values that most codes and counts are: every decoder reads
+** several per span. */
+uint64_t tl_rd_varint_long(tl_rd *r);
+static inline uint64_t tl_rd_varint(tl_rd *r) {
+  if (!r->err && r->p < r->end && *r->p < 0x80) return *r->p++;
+  return tl_rd_varint_long(r);
+}
+static inline uint8_t tl_rd_u8(tl_rd *r) {
+  if (r->err || r->p >= r->end) {
+    r->err = 1;
+    return 0;
+  }
+  return *r->p++;
+}
 uint32_t tl_rd_le32(tl_rd *r);
 uint64_t tl_rd_le64(tl_rd *r);
-uint8_t tl_rd_u8(tl_rd *r);
 /* n bytes in place (no copy); NULL and err when fewer remain. */
 const uint8_t *tl_rd_bytes(tl_rd *r, size_t n);
 
