@@ -76,7 +76,8 @@ static void report(sqlite3_context *ctx, const tl_err *e) {
 
 static void pct_step(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
-  tl_err e = {0};
+  tl_err e;
+  tl_err_clear(&e); /* not = {0}: 516 bytes to zero on every row */
   /* Requirement 2: P is checked on every row, NULL X or not. */
   int pt = sqlite3_value_type(argv[1]);
   double p = sqlite3_value_double(argv[1]);
