@@ -1,5 +1,9 @@
 /*
-** buf.c — growable buffer and text encoders (see buf.h).
+** buf.c — growable buffer and text encoders (see buf.h).  Every read of a
+** JSON column and every export goes through the JSON string escaper and
+** the hex encoder, so both work 16 bytes at a time with SSE2 (which every
+** x86-64 has), with a portable word-at-a-time fallback elsewhere; the
+** output is the same byte for byte (tests/unit/test_buf.c).
 */
 #include "buf.h"
 
@@ -10,16 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 void tl_buf_init(tl_buf *b) { memset(b, 0, sizeof *b); }
 
 void tl_buf_free(tl_buf *b) {
   free(b->p);
   memset(b, 0, sizeof *b);
-}
-
-void tl_buf_reset(tl_buf *b) {
-  b->n = 0;
-  b->oom = 0;
 }
 
 int tl_buf_reserve_slow(tl_buf *b, size_t extra) {
@@ -72,21 +75,43 @@ static const char hex_pairs[513] =
     "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
     "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
+/* The number of decimal digits of v (1 to 20).  A value of b bits has t or
+** t + 1 digits, where t = floor(b * log10(2)) (b * 1233 >> 12 for every b
+** up to 64); one compare with 10^t tells which. */
+static size_t dec_len(uint64_t v) {
+  static const uint64_t pow10[20] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull,
+                                     1000000ull, 10000000ull, 100000000ull, 1000000000ull,
+                                     10000000000ull, 100000000000ull, 1000000000000ull,
+                                     10000000000000ull, 100000000000000ull,
+                                     1000000000000000ull, 10000000000000000ull,
+                                     100000000000000000ull, 1000000000000000000ull,
+                                     10000000000000000000ull};
+  unsigned bits = 0;
+#if defined(__GNUC__)
+  bits = 64 - (unsigned)__builtin_clzll(v | 1);
+#else
+  for (uint64_t x = v | 1; x; x >>= 1) bits++;
+#endif
+  size_t t = bits * 1233 >> 12;
+  return t + (v >= pow10[t]) + (v == 0);
+}
+
 void tl_buf_u64(tl_buf *b, uint64_t v) {
-  char tmp[24];
-  int i = 24;
+  /* The digits are counted first and written from the last, straight into
+  ** the buffer: no copy through a temporary of unknown length. */
+  size_t len = dec_len(v);
+  if (tl_buf_reserve(b, len)) return;
+  char *o = b->p + b->n + len;
+  b->n += len;
   while (v >= 100) {
-    i -= 2;
-    memcpy(tmp + i, dec_pairs + 2 * (v % 100), 2);
+    o -= 2;
+    memcpy(o, dec_pairs + 2 * (v % 100), 2);
     v /= 100;
   }
-  if (v >= 10) {
-    i -= 2;
-    memcpy(tmp + i, dec_pairs + 2 * v, 2);
-  } else {
-    tmp[--i] = (char)('0' + v);
-  }
-  tl_buf_append(b, tmp + i, (size_t)(24 - i));
+  if (v >= 10)
+    memcpy(o - 2, dec_pairs + 2 * v, 2);
+  else
+    o[-1] = (char)('0' + v);
 }
 
 void tl_buf_i64(tl_buf *b, int64_t v) {
@@ -125,6 +150,31 @@ size_t tl_utf8_seq(const unsigned char *s, size_t n) {
 /* Bytes that JSON strings hold as they are: printable ASCII but '"' and '\\'. */
 static int json_plain(unsigned c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 
+static uint64_t load8(const unsigned char *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+/* 16 bytes tested and copied as one: with SSE2 (every x86-64 has it) three
+** compares and a movemask; elsewhere two words of plain_word. */
+#if defined(__SSE2__)
+typedef __m128i chunk16;
+static chunk16 load16(const unsigned char *p) {
+  return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+static void store16(char *o, chunk16 v) { _mm_storeu_si128((__m128i *)(void *)o, v); }
+static chunk16 pair16(uint64_t lo, uint64_t hi) {
+  return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+/* The compare is signed: bytes from 0x80 up are negative, so below 0x20. */
+static int plain16(chunk16 v) {
+  __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  return _mm_movemask_epi8(bad) == 0;
+}
+#else
 /* json_plain for the 8 bytes of w at once, with the classic bit tricks:
 ** (x - n) & ~x & 0x80.. is nonzero exactly when some byte of x is below n
 ** (n <= 0x80). */
@@ -136,32 +186,38 @@ static int plain_word(uint64_t w) {
   return ((below | w) & highs) == 0;
 }
 
-static uint64_t load8(const unsigned char *p) {
-  uint64_t w;
-  memcpy(&w, p, 8);
-  return w;
+typedef struct chunk16 {
+  uint64_t lo, hi;
+} chunk16;
+static chunk16 load16(const unsigned char *p) { return (chunk16){load8(p), load8(p + 8)}; }
+static void store16(char *o, chunk16 v) {
+  memcpy(o, &v.lo, 8);
+  memcpy(o + 8, &v.hi, 8);
 }
+static chunk16 pair16(uint64_t lo, uint64_t hi) { return (chunk16){lo, hi}; }
+static int plain16(chunk16 v) { return plain_word(v.lo) & plain_word(v.hi); }
+#endif
 
 /* Escapes u[*pi..stop) (a UTF-8 sequence may run past stop, up to n) into
-** o, which has room for 6 bytes per input byte plus 8 more; returns the new
-** end of o and moves *pi.  Most text is plain: words of 8 plain bytes are
-** copied as they are tested, so the text is read once. */
+** o, which has room for 6 bytes per input byte; returns the new end of o
+** and moves *pi.  Most text is plain: chunks of 16 plain bytes are copied
+** as they are tested, so the text is read once. */
 static char *json_escape_run(const unsigned char *u, size_t n, size_t *pi, size_t stop,
                              char *o) {
   static const char hexd[] = "0123456789abcdef";
   size_t i = *pi;
   while (i < stop) {
-    uint64_t w;
-    while (i + 8 <= stop && plain_word(w = load8(u + i))) {
-      memcpy(o, &w, 8);
-      o += 8;
-      i += 8;
+    chunk16 v;
+    while (i + 16 <= stop && plain16(v = load16(u + i))) {
+      store16(o, v);
+      o += 16;
+      i += 16;
     }
-    /* Fewer than 8 bytes left: if the last 8 bytes before stop are plain,
-    ** those before i were copied as they are, just before o, so the 8 can
+    /* Fewer than 16 bytes left: if the last 16 bytes before stop are plain,
+    ** those before i were copied as they are, just before o, so the 16 can
     ** be stored over their own copy. */
-    if (i + 8 > stop && stop >= 8 && plain_word(w = load8(u + stop - 8))) {
-      memcpy(o + (stop - i) - 8, &w, 8);
+    if (i + 16 > stop && stop >= 16 && plain16(v = load16(u + stop - 16))) {
+      store16(o + (stop - i) - 16, v);
       o += stop - i;
       i = stop;
       break;
@@ -204,12 +260,11 @@ static void json_str_any(tl_buf *b, const char *s, size_t n) {
   size_t i = 0;
   do {
     /* Worst case, every byte of a chunk (plus a UTF-8 sequence running past
-    ** its end) becomes a six-byte \u00XX escape; 8 more for the word stores
-    ** and 2 for the quotes.  Reserving that once per chunk lets the loop
-    ** write without a bounds check per byte, and keeps the reservation small
-    ** for huge strings. */
+    ** its end) becomes a six-byte \u00XX escape; 2 more for the quotes.
+    ** Reserving that once per chunk lets the loop write without a bounds
+    ** check per byte, and keeps the reservation small for huge strings. */
     size_t stop = n - i > CHUNK ? i + CHUNK : n;
-    if (tl_buf_reserve(b, 6 * (stop - i + 4) + 10)) return;
+    if (tl_buf_reserve(b, 6 * (stop - i + 4) + 2)) return;
     char *o = b->p + b->n;
     if (i == 0) *o++ = '"';
     o = json_escape_run(u, n, &i, stop, o);
@@ -218,50 +273,59 @@ static void json_str_any(tl_buf *b, const char *s, size_t n) {
   } while (i < n);
 }
 
-/* Most strings written are short and plain (attribute keys and values):
-** this path has little to set up, and hands any other string to
-** json_str_any. */
-void tl_buf_json_str(tl_buf *b, const char *s, size_t n) {
-  enum { SHORT = 256 };
+char *tl_json_str_plain(char *o, const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
-  if (n > SHORT || tl_buf_reserve(b, n + 10)) {
-    json_str_any(b, s, n);
-    return;
-  }
-  char *o = b->p + b->n;
-  size_t i = 0;
-  uint64_t w;
+  if (n > TL_JSON_PLAIN_MAX) return NULL;
   *o++ = '"';
-  for (; i + 8 <= n; i += 8, o += 8) {
-    if (!plain_word(w = load8(u + i))) goto any;
-    memcpy(o, &w, 8);
+  if (n >= 16) {
+    /* Chunks of 16, then the last 16 over their own copy. */
+    chunk16 v;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      if (!plain16(v = load16(u + i))) return NULL;
+      store16(o + i, v);
+    }
+    if (i < n) {
+      if (!plain16(v = load16(u + n - 16))) return NULL;
+      store16(o + n - 16, v);
+    }
+  } else if (n >= 8) {
+    /* 8 to 15 bytes: the first 8 and the last 8 cover them all. */
+    uint64_t head = load8(u), tail = load8(u + n - 8);
+    if (!plain16(pair16(head, tail))) return NULL;
+    memcpy(o, &head, 8);
+    memcpy(o + n - 8, &tail, 8);
+  } else if (n >= 4) {
+    /* 4 to 7 bytes: the first 4 and the last 4. */
+    uint32_t head, tail;
+    memcpy(&head, u, 4);
+    memcpy(&tail, u + n - 4, 4);
+    uint64_t w = (uint64_t)tail << 32 | head;
+    if (!plain16(pair16(w, w))) return NULL;
+    memcpy(o, &head, 4);
+    memcpy(o + n - 4, &tail, 4);
+  } else if (n) {
+    /* 1 to 3 bytes: the first, middle and last, each tested twice over. */
+    uint32_t x = (uint32_t)u[0] | (uint32_t)u[n / 2] << 8 | (uint32_t)u[n - 1] << 16 |
+                 (uint32_t)u[n - 1] << 24;
+    uint64_t w = (uint64_t)x << 32 | x;
+    if (!plain16(pair16(w, w))) return NULL;
+    o[0] = (char)u[0], o[n / 2] = (char)u[n / 2], o[n - 1] = (char)u[n - 1];
   }
-  if (i < n) {
-    if (n >= 8) {
-      /* The last 8 bytes, over their own copy. */
-      if (!plain_word(w = load8(u + n - 8))) goto any;
-      memcpy(o + (n - i) - 8, &w, 8);
-      o += n - i;
-    } else if (n >= 4) {
-      /* 4 to 7 bytes: the first 4 and the last 4 cover them all. */
-      uint32_t head, tail;
-      memcpy(&head, u, 4);
-      memcpy(&tail, u + n - 4, 4);
-      if (!plain_word((uint64_t)tail << 32 | head)) goto any;
-      memcpy(o, &head, 4);
-      memcpy(o + n - 4, &tail, 4);
-      o += n;
-    } else {
-      /* 1 to 3 bytes: the first, middle and last cover them all. */
-      if (!json_plain(u[0]) || !json_plain(u[n / 2]) || !json_plain(u[n - 1])) goto any;
-      o[0] = (char)u[0], o[n / 2] = (char)u[n / 2], o[n - 1] = (char)u[n - 1];
-      o += n;
+  o[n] = '"';
+  return o + n + 1;
+}
+
+/* Most strings written are short and plain (attribute keys and values):
+** tl_json_str_plain writes them; json_str_any the others. */
+void tl_buf_json_str(tl_buf *b, const char *s, size_t n) {
+  if (n <= TL_JSON_PLAIN_MAX && !tl_buf_reserve(b, n + 2)) {
+    char *end = tl_json_str_plain(b->p + b->n, s, n);
+    if (end) {
+      b->n = (size_t)(end - b->p);
+      return;
     }
   }
-  *o++ = '"';
-  b->n = (size_t)(o - b->p);
-  return;
-any:
   json_str_any(b, s, n); /* nothing of it was counted in b->n yet */
 }
 
@@ -327,10 +391,35 @@ static uint64_t hex_word(uint32_t x) {
 }
 #endif
 
+#if defined(__SSE2__)
+/* The 2k hex digits of the k bytes in the low lanes of v, at out and, when
+** k is 16, out + 16: nibbles interleaved high first, then '0' added, plus
+** 'a' - '0' - 10 where the nibble is above 9. */
+static void hex_lanes(__m128i v, char *out, int k) {
+  const __m128i nib = _mm_set1_epi8(0x0F), nine = _mm_set1_epi8(9);
+  const __m128i zero = _mm_set1_epi8('0'), letter = _mm_set1_epi8('a' - '0' - 10);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), nib), lo = _mm_and_si128(v, nib);
+  __m128i d[2] = {_mm_unpacklo_epi8(hi, lo), _mm_unpackhi_epi8(hi, lo)};
+  for (int h = 0; h < k / 8; h++) {
+    __m128i c = _mm_add_epi8(_mm_add_epi8(d[h], zero),
+                             _mm_and_si128(_mm_cmpgt_epi8(d[h], nine), letter));
+    _mm_storeu_si128((__m128i *)(void *)(out + 16 * h), c);
+  }
+}
+#endif
+
 void tl_hex_encode(const uint8_t *p, size_t n, char *out) {
   size_t i = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__)
   /* Ids (16 and 8 bytes) are hex-encoded for every row read. */
+  for (; i + 16 <= n; i += 16)
+    hex_lanes(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), out + 2 * i, 16);
+  if (i + 8 <= n) {
+    hex_lanes(_mm_loadl_epi64((const __m128i *)(const void *)(p + i)), out + 2 * i, 8);
+    i += 8;
+  }
+#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   for (; i + 4 <= n; i += 4) {
     uint32_t x;
     memcpy(&x, p + i, 4);

@@ -20,7 +20,12 @@ typedef struct tl_buf {
 
 void tl_buf_init(tl_buf *b);
 void tl_buf_free(tl_buf *b);
-void tl_buf_reset(tl_buf *b);            /* n = 0, oom = 0, memory kept */
+/* n = 0, oom = 0, memory kept.  Inline: every column of every row read
+** starts with it. */
+static inline void tl_buf_reset(tl_buf *b) {
+  b->n = 0;
+  b->oom = 0;
+}
 /* Room for extra more bytes (and a NUL): 0 ok, -1 out of memory. */
 int tl_buf_reserve_slow(tl_buf *b, size_t extra);
 static inline int tl_buf_reserve(tl_buf *b, size_t extra) {
@@ -58,6 +63,14 @@ size_t tl_utf8_seq(const unsigned char *s, size_t n);
 ** written as \u00XX of the byte (so the output is always valid JSON);
 ** control characters as \n, \t, ... or \u00XX; '/' is not escaped. */
 void tl_buf_json_str(tl_buf *b, const char *s, size_t n);
+/* tl_buf_json_str's fast path, for a writer that reserved the room itself
+** (n + 2 bytes at o): when s is at most TL_JSON_PLAIN_MAX bytes, each in
+** 0x20..0x7F but '"' and '\\' (no escape needed, plain ASCII), writes it
+** quoted at o and returns the end, as tl_buf_json_str would have; else
+** returns NULL, having written nothing past o + n + 2 that the writer must
+** keep.  Writers of many short strings reserve once and save a call. */
+#define TL_JSON_PLAIN_MAX 256
+char *tl_json_str_plain(char *o, const char *s, size_t n);
 /* A decimal that strtod() reads back to exactly d, always with a
 ** '.' or exponent so it reads back as a double ("1.0", "1e+300").
 ** NaN and infinities are written as the JSON strings "NaN", "Infinity" and

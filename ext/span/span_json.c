@@ -128,17 +128,47 @@ static void w_value(tl_buf *o, const tl_value *v, int depth) {
   }
 }
 
+/* Members of attribute objects are written in place, with one reservation
+** each, when their key (and string value) need no escape: most do. */
+
+/* ,"key": (no comma for the first member). */
+static void w_key(tl_buf *o, int first, tl_str key) {
+  if (!tl_buf_reserve(o, (size_t)key.len + 4)) {
+    char *p = o->p + o->n;
+    if (!first) *p++ = ',';
+    if ((p = tl_json_str_plain(p, key.ptr, key.len))) {
+      *p++ = ':';
+      o->n = (size_t)(p - o->p);
+      return;
+    }
+  }
+  if (!first) tl_buf_putc(o, ',');
+  w_str(o, key);
+  tl_buf_putc(o, ':');
+}
+
+/* ,"key":"value" in one piece; 0 when it wrote nothing (an escape is
+** needed, or no memory) and the caller writes the member the general way. */
+static int w_plain_member(tl_buf *o, int first, tl_str key, tl_str val) {
+  if (tl_buf_reserve(o, (size_t)key.len + val.len + 6)) return 0;
+  char *p = o->p + o->n;
+  if (!first) *p++ = ',';
+  if (!(p = tl_json_str_plain(p, key.ptr, key.len))) return 0;
+  *p++ = ':';
+  if (!(p = tl_json_str_plain(p, val.ptr, val.len))) return 0;
+  o->n = (size_t)(p - o->p);
+  return 1;
+}
+
 /* An attribute object whose values have the given depth. */
 static void w_kvs(tl_buf *o, const tl_kv *kv, uint32_t n, int depth) {
   tl_buf_putc(o, '{');
   for (uint32_t i = 0; i < n; i++) {
-    if (i) tl_buf_putc(o, ',');
-    w_str(o, kv[i].key);
-    tl_buf_putc(o, ':');
-    if (kv[i].value.type == TL_V_STRING && depth <= TL_MAX_DEPTH) /* most: spare a call */
-      w_str(o, kv[i].value.u.s);
-    else
-      w_value(o, &kv[i].value, depth);
+    if (kv[i].value.type == TL_V_STRING && depth <= TL_MAX_DEPTH &&
+        w_plain_member(o, i == 0, kv[i].key, kv[i].value.u.s))
+      continue;
+    w_key(o, i == 0, kv[i].key);
+    w_value(o, &kv[i].value, depth);
   }
   tl_buf_putc(o, '}');
 }

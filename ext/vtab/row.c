@@ -91,9 +91,24 @@ int tl_row_json_index(int col) {
   return -1;
 }
 
+/* The JSON columns of tl_row_result: only they write into out, so only
+** they reset it (most columns of a row are not JSON). */
+static tl_str json_result(sqlite3_context *ctx, tl_batch *b, const tl_span *s, int col,
+                          tl_buf *out) {
+  tl_buf_reset(out);
+  switch (col) {
+    case TL_COL_ATTRIBUTES:
+      return result_json(ctx, out, written(out, tl_json_attrs(out, &s->attrs)));
+    case TL_COL_RESOURCE: return result_json(ctx, out, object_json(b, s->resource, 1, out));
+    case TL_COL_EVENTS: return result_json(ctx, out, written(out, tl_json_events(out, s)));
+    case TL_COL_LINKS: return result_json(ctx, out, written(out, tl_json_links(out, s)));
+    case TL_COL_SCOPE: return result_json(ctx, out, object_json(b, s->scope, 0, out));
+    default: return result_json(ctx, out, written(out, tl_json_dropped(out, s)));
+  }
+}
+
 tl_str tl_row_result(sqlite3_context *ctx, tl_batch *b, const tl_span *s, int col, tl_buf *out) {
   tl_str none = {NULL, 0};
-  tl_buf_reset(out);
   switch (col) {
     case TL_COL_TRACE_ID: result_hex(ctx, s->trace_id, 16); break;
     case TL_COL_SPAN_ID: result_hex(ctx, s->span_id, 8); break;
@@ -117,14 +132,13 @@ tl_str tl_row_result(sqlite3_context *ctx, tl_batch *b, const tl_span *s, int co
     case TL_COL_STATUS_CODE: result_name(ctx, tl_status_name(s->status_code)); break;
     case TL_COL_STATUS_MESSAGE: result_str_or_null(ctx, s->status_message); break;
     case TL_COL_ATTRIBUTES:
-      return result_json(ctx, out, written(out, tl_json_attrs(out, &s->attrs)));
-    case TL_COL_RESOURCE: return result_json(ctx, out, object_json(b, s->resource, 1, out));
-    case TL_COL_EVENTS: return result_json(ctx, out, written(out, tl_json_events(out, s)));
-    case TL_COL_LINKS: return result_json(ctx, out, written(out, tl_json_links(out, s)));
-    case TL_COL_SCOPE: return result_json(ctx, out, object_json(b, s->scope, 0, out));
+    case TL_COL_RESOURCE:
+    case TL_COL_EVENTS:
+    case TL_COL_LINKS:
+    case TL_COL_SCOPE:
+    case TL_COL_DROPPED: return json_result(ctx, b, s, col, out);
     case TL_COL_TRACE_STATE: result_str_or_null(ctx, s->trace_state); break;
     case TL_COL_FLAGS: sqlite3_result_int64(ctx, s->flags); break;
-    case TL_COL_DROPPED: return result_json(ctx, out, written(out, tl_json_dropped(out, s)));
     default: sqlite3_result_null(ctx); break;
   }
   return none;

@@ -177,6 +177,68 @@ TEST(json_str_long_and_random) {
   CHECK_INT(bad, 0);
 }
 
+/* Whether a string needs no escape, from the contract of
+** tl_json_str_plain: bytes 0x20..0x7F but '"' and '\\'. */
+static int ref_plain(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < 0x20 || s[i] > 0x7F || s[i] == '"' || s[i] == '\\') return 0;
+  return 1;
+}
+
+/* tl_json_str_plain on s (a heap block of exactly n bytes, so that a read
+** past its end is an error under ASan): the quoted bytes when s is plain
+** and short enough, NULL otherwise, and never a byte written past its
+** room; and tl_buf_json_str on the same block gives the reference bytes. */
+static int plain_as_contract(const char *src, size_t n) {
+  char *s = malloc(n ? n : 1), out[TL_JSON_PLAIN_MAX + 64];
+  if (!s || n + 2 > sizeof out) {
+    free(s);
+    return 0;
+  }
+  s[0] = 0;
+  memcpy(s, src, n);
+  memset(out, 0x5A, sizeof out);
+  const char *end = tl_json_str_plain(out, s, n);
+  int want_plain = n <= TL_JSON_PLAIN_MAX && ref_plain((const unsigned char *)s, n);
+  int ok = want_plain ? end == out + n + 2 && out[0] == '"' && memcmp(out + 1, s, n) == 0 &&
+                            out[n + 1] == '"'
+                      : end == NULL;
+  for (size_t k = n + 2; ok && k < sizeof out; k++) ok = out[k] == 0x5A;
+  if (!ok)
+    UNIT_FAIL("json_str_plain of %zu bytes \"%.*s\": want plain %d", n, (int)(n < 60 ? n : 60),
+              src, want_plain);
+  ok = ok && same_as_ref(s, n, 0);
+  free(s);
+  return ok;
+}
+
+/* Every special run at the positions around the 8- and 16-byte pieces the
+** fast path tests, in strings of every length up to past its limit. */
+TEST(json_str_plain_exact_bytes_or_nothing) {
+  static const size_t at[] = {0, 1, 3, 4, 7, 8, 9, 14, 15, 16, 17, 31, 32, 33, 47, 48, 255, 256};
+  char s[300];
+  int bad = 0;
+  for (size_t len = 0; len <= 260 && bad < 5; len++) {
+    memset(s, 'a', sizeof s);
+    for (size_t i = 0; i < len; i++) s[i] = (char)(' ' + (i * 7 + len) % 95); /* any plain byte */
+    for (size_t i = 0; i < len; i++)
+      if (s[i] == '"' || s[i] == '\\') s[i] = '~';
+    bad += !plain_as_contract(s, len);
+    for (size_t k = 0; k < N_SPECIAL; k++) {
+      for (size_t j = 0; j < sizeof at / sizeof at[0] + 1 && bad < 5; j++) {
+        /* the listed positions, then the last one */
+        size_t pos = j < sizeof at / sizeof at[0] ? at[j] : len - kSpecial[k].n;
+        if (kSpecial[k].n > len || pos + kSpecial[k].n > len) continue;
+        char t[300];
+        memcpy(t, s, len);
+        memcpy(t + pos, kSpecial[k].s, kSpecial[k].n);
+        bad += !plain_as_contract(t, len);
+      }
+    }
+  }
+  CHECK_INT(bad, 0);
+}
+
 /* ---- integers and hex --------------------------------------------------------------------- */
 
 TEST(decimal_integers_match_printf) {
@@ -222,10 +284,16 @@ TEST(hex_matches_printf) {
   uint8_t bytes[256];
   char got[513], want[513];
   for (int i = 0; i < 256; i++) bytes[i] = (uint8_t)(i * 167 + 13);
-  for (size_t n = 0; n <= 256; n++) {
-    tl_hex_encode(bytes, n, got);
-    for (size_t i = 0; i < n; i++) snprintf(want + 2 * i, 3, "%02x", bytes[i]);
-    if (memcmp(got, want, 2 * n)) UNIT_FAIL("hex of %zu bytes: %.64s", n, got);
+  /* Every length from every offset: the 16-, 8- and 4-byte pieces and the
+  ** bytes left over. */
+  for (size_t off = 0; off < 16; off++) {
+    for (size_t n = 0; off + n <= 256; n++) {
+      memset(got, '?', sizeof got);
+      tl_hex_encode(bytes + off, n, got);
+      for (size_t i = 0; i < n; i++) snprintf(want + 2 * i, 3, "%02x", bytes[off + i]);
+      if (memcmp(got, want, 2 * n) || got[2 * n] != '?')
+        UNIT_FAIL("hex of %zu bytes at %zu: %.64s", n, off, got);
+    }
   }
   tl_buf b;
   tl_buf_init(&b);
@@ -239,6 +307,7 @@ int main(void) {
   RUN(json_str_every_special_at_every_position);
   RUN(json_str_at_every_buffer_offset);
   RUN(json_str_long_and_random);
+  RUN(json_str_plain_exact_bytes_or_nothing);
   RUN(decimal_integers_match_printf);
   RUN(hex_matches_printf);
   return UNIT_DONE();

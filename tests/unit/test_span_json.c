@@ -656,6 +656,80 @@ TEST(test_string_escapes) {
   tl_batch_free(b);
 }
 
+/* Attribute members are written in place when key and value need no
+** escape and the general way otherwise (span_json.c, w_kvs): every mix of
+** plain and escaped keys and values, long ones past the fast path's limit,
+** empty ones, non-string values, first or later in the list, after every
+** length of earlier text in the buffer (so it grows inside a member), must
+** give the text built piece by piece from tl_buf_json_str. */
+TEST(test_attr_members_plain_and_escaped) {
+  tl_batch *b = tl_batch_new();
+  char long_plain[301], long_esc[301];
+  memset(long_plain, 'k', 300);
+  long_plain[300] = 0;
+  memcpy(long_esc, long_plain, 301);
+  long_esc[299] = '"';
+  const char *const keys[] = {"", "k", "http.request.method", "a\"b", "\n", "caf\xc3\xa9",
+                              "0123456789abcdef", long_plain, long_esc};
+  enum { NK = sizeof keys / sizeof keys[0], NV = NK + 3 };
+  tl_kv kv[NK * NV];
+  uint32_t n = 0;
+  for (int k = 0; k < NK; k++) {
+    for (int v = 0; v < NV; v++) {
+      tl_value val = v < NK    ? v_str(b, keys[v])
+                     : v == NK ? v_int(-42)
+                     : v == NK + 1 ? v_bool(1)
+                                   : v_kvl(b, 1, KV(b, "\t", v_str(b, "x")));
+      kv[n++] = KV(b, keys[k], val);
+    }
+  }
+  /* The text piece by piece. */
+  tl_buf want, got;
+  tl_buf_init(&want);
+  tl_buf_init(&got);
+  tl_buf_putc(&want, '{');
+  for (uint32_t i = 0; i < n; i++) {
+    if (i) tl_buf_putc(&want, ',');
+    tl_buf_json_str(&want, kv[i].key.ptr, kv[i].key.len);
+    tl_buf_putc(&want, ':');
+    const tl_value *v = &kv[i].value;
+    if (v->type == TL_V_STRING) tl_buf_json_str(&want, v->u.s.ptr, v->u.s.len);
+    else if (v->type == TL_V_INT) tl_buf_puts(&want, "-42");
+    else if (v->type == TL_V_BOOL) tl_buf_puts(&want, "true");
+    else tl_buf_puts(&want, "{\"kvlistValue\":{\"\\t\":\"x\"}}");
+  }
+  tl_buf_putc(&want, '}');
+  int bad = 0;
+  for (size_t prefix = 0; prefix < 300 && bad < 3; prefix++) {
+    tl_buf_free(&got);
+    for (size_t k = 0; k < prefix; k++) tl_buf_putc(&got, '.');
+    tl_attrs a = {kv, n, 0};
+    CHECK_INT(tl_json_attrs(&got, &a), 1);
+    if (got.oom || got.n != prefix + want.n || memcmp(got.p + prefix, want.p, want.n)) {
+      bad++;
+      UNIT_FAIL("after %zu bytes: got %zu bytes, want %zu", prefix, got.n - prefix, want.n);
+    }
+  }
+  /* Each member alone, and second after a plain one. */
+  for (uint32_t i = 0; i < n && !bad; i++) {
+    tl_kv two[2] = {KV(b, "p", v_str(b, "q")), kv[i]};
+    for (int first = 0; first < 2; first++) {
+      tl_attrs a = {first ? two + 1 : two, first ? 1 : 2, 0};
+      tl_buf_reset(&want);
+      tl_buf_reset(&got);
+      tl_buf_puts(&want, first ? "{" : "{\"p\":\"q\",");
+      tl_buf_json_str(&want, kv[i].key.ptr, kv[i].key.len);
+      tl_buf_putc(&want, ':');
+      tl_json_attrs(&got, &a);
+      bad += got.n < want.n || memcmp(got.p, want.p, want.n) != 0;
+    }
+  }
+  CHECK_INT(bad, 0);
+  tl_buf_free(&want);
+  tl_buf_free(&got);
+  tl_batch_free(b);
+}
+
 /* ---- malformed input -------------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -1326,6 +1400,7 @@ int main(void) {
   RUN(test_parse_whitespace_and_member_order);
   RUN(test_numbers);
   RUN(test_string_escapes);
+  RUN(test_attr_members_plain_and_escaped);
   RUN(test_malformed_messages);
   RUN(test_size_limits);
   RUN(test_depth_limit);
