@@ -4,7 +4,10 @@
 ** naming it reach zstd's dictionary code; checked as fuzz_codec.h says.
 ** Replayed by build/replay/fuzz_codec_cbor_zstd over
 ** testdata/fuzz/fuzz_codec_cbor_zstd/, whose seeds are small valid blocks
-** written by the codec with and without that dictionary.
+** written by the codec with and without that dictionary (_dict), in both
+** payload versions: NAME in version 1 (one frame), NAME_v2 in version 2
+** (a hot and a cold frame; a hot-only decode of fuzz_partial reads only
+** the first).  tests/unit/test_codec.c checks them.
 */
 #include "fuzz_codec.h"
 
