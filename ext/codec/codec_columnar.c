@@ -845,9 +845,9 @@ static int add_spans(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
   const uint32_t *tix = c->v[V_TRACE].p;
   const uint8_t *const *pids = c->v[V_PIDS].p;
   const uint64_t *st = c->v[V_START].p, *en = c->v[V_END].p;
+  if (tl_batch_add_spans(b, n, sp)) return tl_err_set(c->e, TL_ENOMEM, "columnar: out of memory");
   for (size_t i = 0; i < n; i++) {
-    tl_span *s = sp[i] = tl_batch_add_span(b);
-    if (!s) return tl_err_set(c->e, TL_ENOMEM, "columnar: out of memory");
+    tl_span *s = sp[i];
     memcpy(s->trace_id, c->trace_ids + 16 * (size_t)tix[i], 16);
     memcpy(s->span_id, c->span_ids + 8 * i, 8);
     if (pids[i]) memcpy(s->parent_span_id, pids[i], 8);
@@ -915,7 +915,8 @@ static int get_status(cstate *c, tl_span **sp, size_t n, tl_batch *b) {
 }
 
 /* Resources (scopes) and each span's, from its operation; an absent
-** table: the batch's empty one. */
+** table: the batch's empty one.  decode_traces builds only the objects of
+** the spans it fills in, and reads past the others. */
 static int get_table(cstate *c, unsigned kind, int field, tl_span **sp, size_t n, tl_batch *b) {
   char what[64];
   snprintf(what, sizeof what, "columnar payload: stream %s", NAME(kind));
@@ -931,14 +932,21 @@ static int get_table(cstate *c, unsigned kind, int field, tl_span **sp, size_t n
       return col_bad(c->e, NAME(kind), "bad count");
   }
   const void **objs = vec(c, V_PTRS, (size_t)count, sizeof *objs);
-  if (!objs) return c->e->rc;
+  uint8_t *used = c->want ? vec(c, V_ITEM_WANT, (size_t)count, 1) : NULL;
+  if (!objs || (c->want && !used)) return c->e->rc;
+  if ((rc = op_field(c, field, count ? count : 1, NAME(kind), codes, n))) return rc;
+  if (used) {
+    memset(used, 0, (size_t)count);
+    for (size_t i = 0; i < n && count; i++) used[codes[i]] |= c->want[i];
+  }
   int obj = kind == COL_RESOURCES ? TL_OBJ_RESOURCE : TL_OBJ_SCOPE;
   for (uint64_t k = 0; k < count; k++)
-    if ((rc = tl_obj_read(obj, &rd, b, &c->kb, NULL, &objs[k], what, c->e))) return rc;
-  if ((rc = colr_done(&c->r, &rd, NAME(kind))) ||
-      (rc = op_field(c, field, count ? count : 1, NAME(kind), codes, n)))
-    return rc;
+    if ((rc = tl_obj_read(obj, &rd, WANTED(used, k) ? b : NULL, &c->kb, NULL, &objs[k], what,
+                          c->e)))
+      return rc;
+  if ((rc = colr_done(&c->r, &rd, NAME(kind)))) return rc;
   for (size_t i = 0; i < n && count; i++) {
+    if (!WANTED(c->want, i)) continue;
     if (kind == COL_RESOURCES) sp[i]->resource = objs[codes[i]];
     else sp[i]->scope = objs[codes[i]];
   }

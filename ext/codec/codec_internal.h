@@ -187,8 +187,11 @@ int tl_text_read(tl_rd *r, tl_batch *b, tl_strtab *strs, tl_str *out, const char
 ** ({NULL, 0} when empty). */
 void tl_str_write(tl_buf *out, tl_str s);
 int tl_str_read(tl_rd *r, tl_batch *b, tl_str *out, const char *what, tl_err *e);
+/* The same left in place: out points into the stream. */
+int tl_str_peek(tl_rd *r, tl_str *out, const char *what, tl_err *e);
 /* Readers: strings are interned in b, bytes copied; kb is scratch.  what
-** names the stream in messages. */
+** names the stream in messages.  b NULL: read past and checked the same
+** way, nothing built (out gets empty strings and values). */
 int tl_val_read(tl_rd *r, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs, tl_value *v,
                 const char *what, tl_err *e);
 int tl_attrs_read(tl_rd *r, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs, tl_attrs *out,
@@ -216,7 +219,8 @@ void tl_objtab_free(tl_objtab *t);
 ** is empty nothing is appended and every code is 0. */
 int tl_objtab_build(tl_objtab *t, int kind, const void *const *objs, size_t n, tl_strdict *strs,
                     uint64_t *codes, tl_buf *table, const char *who, tl_err *e);
-/* Reads one object; an empty one is the batch's shared empty object. */
+/* Reads one object; an empty one is the batch's shared empty object.  b
+** NULL: reads past it (checked the same way), *out NULL. */
 int tl_obj_read(int kind, tl_rd *rd, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs,
                 const void **out, const char *what, tl_err *e);
 

@@ -39,6 +39,8 @@
 #include <string.h>
 
 #define N_TYPES 8
+/* Whether item i is wanted (want: NULL for all). */
+#define WANTED(want, i) (!(want) || (want)[i])
 
 struct col_attrs {
   tl_strdict keys, shapes, strs;
@@ -49,9 +51,16 @@ struct col_attrs {
   tl_buf name;
   tl_vec dtypes, dkeys, dshapes, dshape_offs; /* decoder */
   tl_vec shape_codes;                        /* of the set prepared last */
-  tl_vec owners, last;                       /* trace of each value, per trace memory */
-  tl_vec used, shape_n, ucols, uoffs;        /* col_attrs_read with want */
+  tl_vec owners, last;                       /* list of each value, per context memory */
+  tl_vec shape_n, wstart, touched, wpos;      /* col_attrs_read with want */
   const col_ctx *ctx;                         /* span set only: trace and op of each list */
+  /* col_attrs_read: its lists, where each column's values start, whether
+  ** a->owners holds the list of every value (all_owners). */
+  const struct lists_in *in;
+  const size_t *count, *upto; /* upto: with want, column c's values up to the last list asked for */
+  size_t lim;                 /* the lists up to it */
+  tl_vec ocursor;
+  int owners_ready;
   uint32_t ncols;
   size_t total;
 };
@@ -65,7 +74,9 @@ void col_attrs_free(col_attrs *a) {
   tl_strdict_free(&a->strs);
   tl_vec *vs[] = {&a->colmap, &a->col_key, &a->col_type, &a->seq,        &a->offs,
                    &a->u64,    &a->vals,    &a->counts,   &a->starts,     &a->cursor,
-                   &a->dtypes, &a->dkeys,   &a->dshapes,  &a->dshape_offs, &a->shape_codes, &a->owners, &a->last, &a->dsts, &a->used, &a->shape_n, &a->ucols, &a->uoffs};
+                   &a->dtypes, &a->dkeys,   &a->dshapes,  &a->dshape_offs, &a->shape_codes,
+                   &a->owners, &a->last,    &a->dsts,     &a->shape_n,    &a->touched,
+                   &a->wstart, &a->wpos,    &a->ocursor};
   for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) tl_vec_free(vs[i]);
   tl_strtab_free(&a->tab);
   tl_kvbuf_free(&a->kb);
@@ -219,19 +230,29 @@ static int ctx_codes(col_attrs *a, int which, uint64_t *codes, const uint32_t *o
   return 0;
 }
 
-static int ctx_undo(col_attrs *a, int which, uint64_t *codes, const uint32_t *owner, size_t m,
-                    const char *name, tl_err *e) {
+static int no_earlier(tl_err *e, const char *name, size_t i, int which) {
+  return col_bad(e, name, "value %zu: no earlier value in its %s", i,
+                 which == CTX_TRACE ? "trace" : which == CTX_OP ? "operation" : "parent");
+}
+
+/* ctx_undo: over codes idx[j] (j when idx is NULL) for j below m, of
+** lists owner[j]: every value of the contexts they are in. */
+static int ctx_undo(col_attrs *a, int which, uint64_t *codes, const uint32_t *owner,
+                    const uint32_t *idx, size_t m, const char *name, tl_err *e) {
   const uint32_t *of = a->ctx->of[which];
   uint64_t *last = tl_vec_get(&a->last, ((size_t)a->ctx->n[which] + 1) * sizeof *last);
   if (!last) return oom(e);
   memset(last, 0xff, ((size_t)a->ctx->n[which] + 1) * sizeof *last);
-  for (size_t i = 0; i < m; i++) {
-    uint32_t t = of[owner[i]];
-    if (t > a->ctx->n[which] || (codes[i] == 0 && last[t] == UINT64_MAX))
-      return col_bad(e, name, "value %zu: no earlier value in its %s", i,
-                     which == CTX_TRACE ? "trace" : which == CTX_OP ? "operation" : "parent");
-    codes[i] = codes[i] ? codes[i] - 1 : last[t];
-    last[t] = codes[i];
+  for (size_t j = 0; j < m; j++) {
+    size_t i = idx ? idx[j] : j;
+    uint32_t t = of[owner[j]];
+    if (t > a->ctx->n[which]) return no_earlier(e, name, i, which);
+    /* Without a branch on the code (0 half of the time, at random): a
+    ** code c > 0 is c - 1 (below UINT64_MAX), 0 the last value, which is
+    ** UINT64_MAX when there is none. */
+    uint64_t code = codes[i], x = code - 1 + (uint64_t)(code == 0) * (last[t] + 1);
+    if (x == UINT64_MAX) return no_earlier(e, name, i, which);
+    codes[i] = last[t] = x;
   }
   return TL_OK;
 }
@@ -370,8 +391,9 @@ int col_attrs_write(col_attrs *a, col_writer *w, int set, const tl_attrs *const 
 
 /* ---- reading ---------------------------------------------------------------- */
 
-/* The columns table: types and keys (keys interned only with b). */
-static int read_columns(col_attrs *a, col_reader *r, int set, tl_batch *b, uint32_t *ncols) {
+/* The columns table: types and keys, the keys in place (interned for the
+** columns a list asked for uses: a trace lookup needs a few). */
+static int read_columns(col_attrs *a, col_reader *r, int set, uint32_t *ncols) {
   const char *name = part_name(a, set, "columns");
   tl_rd rd;
   *ncols = 0;
@@ -389,7 +411,7 @@ static int read_columns(col_attrs *a, col_reader *r, int set, tl_batch *b, uint3
     types[c] = tl_rd_u8(&rd);
     if (rd.err || types[c] >= N_TYPES) return col_bad(r->e, name, "column %llu: bad type",
                                                      (unsigned long long)c);
-    if ((rc = tl_str_read(&rd, b, &keys[c], what, r->e))) return rc;
+    if ((rc = tl_str_peek(&rd, &keys[c], what, r->e))) return rc;
   }
   if ((rc = colr_done(r, &rd, name))) return rc;
   *ncols = (uint32_t)n;
@@ -444,17 +466,62 @@ static int read_ints(col_attrs *a, col_reader *r, int set, int part, const char 
   return rc ? rc : colr_done(r, &rd, name);
 }
 
-/* Where value i of a column goes: the value of item dst[i] of kv; NOWHERE
-** for the value of a list not asked for (col_attrs_read's want), which is
-** read past but not built. */
+/* The lists of the set read: their shapes and the shapes table. */
+typedef struct lists_in {
+  tl_attrs *const *lists;
+  const uint64_t *shape;
+  size_t n;
+  uint32_t nshapes, ncols;
+  const size_t *offs;
+  const uint32_t *cols;
+} lists_in;
+
+/* The values of a column to build: for j below n, value idx[j] (j when
+** idx is NULL: every value) of list owner[j] (NULL when no context needs
+** it) into the value of item dst[j] of kv.  The others (of lists not asked
+** for: col_attrs_read's want) are read past, not built. */
 typedef struct value_dst {
   tl_kv *kv;
-  const uint32_t *dst;
+  const uint32_t *idx, *dst, *owner;
+  size_t n;
 } value_dst;
-#define NOWHERE UINT32_MAX
 
-static inline tl_value *slot(const value_dst *out, size_t i) {
-  return out->dst[i] == NOWHERE ? NULL : &out->kv[out->dst[i]].value;
+static inline size_t value_at(const value_dst *out, size_t j) {
+  return out->idx ? out->idx[j] : j;
+}
+
+static inline tl_value *slot(const value_dst *out, size_t j) {
+  return &out->kv[out->dst[j]].value;
+}
+
+/* The list of every value of the lists read up to the last one asked for
+** (column c's from a->count[c] on): what an operation's context needs when
+** lists are skipped (a value refers to earlier ones only); built on first
+** use, once per set. */
+static const uint32_t *all_owners(col_attrs *a) {
+  const lists_in *in = a->in;
+  uint32_t *own = tl_vec_get(&a->owners, (a->count[in->ncols] + 1) * sizeof *own);
+  size_t *cursor = tl_vec_get(&a->ocursor, ((size_t)in->ncols + 1) * sizeof *cursor);
+  if (!own || !cursor) return NULL;
+  if (a->owners_ready) return own;
+  memcpy(cursor, a->count, (size_t)in->ncols * sizeof *cursor);
+  for (size_t i = 0; i < a->lim; i++)
+    for (size_t j = in->offs[in->shape[i]], end = in->offs[in->shape[i] + 1]; j < end; j++)
+      own[cursor[in->cols[j]]++] = (uint32_t)i;
+  a->owners_ready = 1;
+  return own;
+}
+
+/* Undoes the context codes of column c for the values out
+** builds.  A trace's values are all among them (col_attrs_read asks for
+** whole traces); an operation's may be in lists not asked for: then every
+** value of the column up to the last list asked for is undone. */
+static int undo_codes(col_attrs *a, int which, uint64_t *v, const value_dst *out, uint32_t c,
+                      const char *name, tl_err *e) {
+  if (!out->idx || which == CTX_TRACE)
+    return ctx_undo(a, which, v, out->owner, out->idx, out->n, name, e);
+  const uint32_t *own = all_owners(a);
+  return own ? ctx_undo(a, which, v, own + a->count[c], NULL, a->upto[c], name, e) : oom(e);
 }
 
 /* Lengths then bytes: m strings (interned, or copied for bytes values). */
@@ -470,23 +537,21 @@ static int read_plain(col_attrs *a, tl_rd *rd, const char *name, const value_dst
     total += len[i];
   }
   if (total > tl_rd_left(rd)) return col_bad(e, name, "strings are truncated");
-  for (size_t i = 0; i < m; i++) {
-    const char *p = (const char *)tl_rd_bytes(rd, (size_t)len[i]);
-    tl_value *o = slot(out, i);
-    if (!o) continue;
-    o->type = type;
-    o->u.s = type == TL_V_STRING ? tl_batch_intern(b, p, (size_t)len[i])
-                                 : tl_batch_copy(b, p, (size_t)len[i]);
-    if (!o->u.s.ptr && len[i]) return oom(e);
+  const char *p = (const char *)tl_rd_bytes(rd, (size_t)total);
+  for (size_t i = 0, j = 0, at = 0; i < m && j < out->n; at += len[i++]) {
+    if (value_at(out, j) != i) continue;
+    tl_str s = type == TL_V_STRING ? tl_batch_intern(b, p + at, (size_t)len[i])
+                                   : tl_batch_copy(b, p + at, (size_t)len[i]);
+    if (!s.ptr && len[i]) return oom(e);
+    *slot(out, j++) = (tl_value){.type = type, .u.s = s};
   }
   return TL_OK;
 }
 
-/* The m values of column `col` of type `type` into their items of out
-** (zeroed memory). */
+/* The m values of column `col` of type `type` into the items out says
+** (whose memory is not zeroed: every value is written whole). */
 static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8_t type,
-                       tl_str key, const value_dst *out, const uint32_t *owner, size_t m,
-                       tl_batch *b) {
+                       tl_str key, const value_dst *out, size_t m, tl_batch *b) {
   tl_buf_reset(&a->name);
   tl_buf_printf(&a->name, "%s.", set_names[set]);
   tl_buf_append(&a->name, key.ptr, key.len > 100 ? 100 : key.len);
@@ -500,7 +565,9 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
   uint64_t *v = tl_vec_get(&a->u64, (m ? m : 1) * sizeof *v);
   if (!v) return oom(r->e);
   switch (type) {
-    case TL_V_EMPTY: return TL_OK;
+    case TL_V_EMPTY:
+      for (size_t j = 0; j < out->n; j++) *slot(out, j) = (tl_value){.type = TL_V_EMPTY};
+      return TL_OK;
     case TL_V_STRING: {
       uint8_t mode = tl_rd_u8(&rd);
       if (mode == STR_PLAIN) {
@@ -513,16 +580,14 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
           (rc = intcol_read(&rd, v, m, 0, name, r->e)))
         return rc == TL_EFORMAT ? (tl_err_clear(r->e), col_bad(r->e, name, "bad string table"))
                                 : rc;
-      if (mode >= STR_TRACE &&
-          (rc = ctx_undo(a, mode - STR_TRACE, v, owner, m, name, r->e)))
+      if (mode >= STR_TRACE && (rc = undo_codes(a, mode - STR_TRACE, v, out, col, name, r->e)))
         return rc;
-      for (size_t i = 0; i < m; i++) {
-        if (v[i] >= a->tab.n) return col_bad(r->e, name, "string code past the table");
-        tl_value *o = slot(out, i);
-        if (!o) continue;
-        o->type = TL_V_STRING;
-        o->u.s = tl_strtab_get(&a->tab, b, (uint32_t)v[i]);
-        if (!o->u.s.ptr) return oom(r->e);
+      for (size_t j = 0; j < out->n; j++) {
+        uint64_t code = v[value_at(out, j)];
+        if (code >= a->tab.n) return col_bad(r->e, name, "string code past the table");
+        tl_str s = tl_strtab_get(&a->tab, b, (uint32_t)code);
+        if (!s.ptr) return oom(r->e);
+        *slot(out, j) = (tl_value){.type = TL_V_STRING, .u.s = s};
       }
       break;
     }
@@ -530,52 +595,138 @@ static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8
     case TL_V_INT: {
       uint8_t mode = tl_rd_u8(&rd);
       if (mode > IV_OP || (mode == IV_OP && !a->ctx)) return col_bad(r->e, name, "bad mode");
-      if ((rc = intcol_read(&rd, v, m, mode == IV_RAW, name, r->e))) return rc;
-      if (mode == IV_OP) {
-        if ((rc = ctx_undo(a, CTX_OP, v, owner, m, name, r->e))) return rc;
-        for (size_t i = 0; i < m; i++) v[i] = (uint64_t)tl_unzigzag(v[i]);
-      }
-      for (size_t i = 0; i < m; i++) {
-        tl_value *o = slot(out, i);
-        if (!o) continue;
-        o->type = TL_V_INT;
-        o->u.i = (int64_t)v[i];
+      if ((rc = intcol_read(&rd, v, m, mode == IV_RAW, name, r->e)) ||
+          (mode == IV_OP && (rc = undo_codes(a, CTX_OP, v, out, col, name, r->e))))
+        return rc;
+      for (size_t j = 0; j < out->n; j++) {
+        uint64_t x = v[value_at(out, j)];
+        *slot(out, j) = (tl_value){.type = TL_V_INT,
+                                   .u.i = mode == IV_OP ? tl_unzigzag(x) : (int64_t)x};
       }
       break;
     }
     case TL_V_DOUBLE:
       if ((rc = intcol_read(&rd, v, m, 0, name, r->e))) return rc;
-      for (size_t i = 0; i < m; i++) {
-        tl_value *o = slot(out, i);
-        if (!o) continue;
-        o->type = type;
-        memcpy(&o->u.d, &v[i], 8);
+      for (size_t j = 0; j < out->n; j++) {
+        tl_value *o = slot(out, j);
+        *o = (tl_value){.type = type};
+        memcpy(&o->u.d, &v[value_at(out, j)], 8);
       }
       break;
-    case TL_V_BOOL:
-      for (size_t i = 0; i < m; i++) {
-        uint8_t x = tl_rd_u8(&rd);
-        if (rd.err || x > 1) return col_bad(r->e, name, "bad bool");
-        tl_value *o = slot(out, i);
-        if (!o) continue;
-        o->type = TL_V_BOOL;
-        o->u.b = x;
-      }
+    case TL_V_BOOL: {
+      const uint8_t *x = tl_rd_bytes(&rd, m);
+      for (size_t i = 0; i < m && x; i++)
+        if (x[i] > 1) x = NULL;
+      if (!x) return col_bad(r->e, name, "bad bool");
+      for (size_t j = 0; j < out->n; j++)
+        *slot(out, j) = (tl_value){.type = TL_V_BOOL, .u.b = x[value_at(out, j)]};
       break;
+    }
     default: { /* array, kvlist */
       char what[160];
       snprintf(what, sizeof what, "columnar payload: stream %s", name);
       /* Nested values are read in sequence: one not asked for is read
-      ** (into the batch) to get past it. */
-      for (size_t i = 0; i < m && !rc; i++) {
-        tl_value skipped, *o = slot(out, i);
-        if (!o) o = &skipped;
-        rc = tl_val_read(&rd, b, &a->kb, NULL, o, what, r->e);
+      ** past (checked, not built). */
+      for (size_t i = 0, j = 0; i < m && !rc; i++) {
+        int keep = j < out->n && value_at(out, j) == i;
+        tl_value skipped, *o = keep ? slot(out, j++) : &skipped;
+        rc = tl_val_read(&rd, keep ? b : NULL, &a->kb, NULL, o, what, r->e);
         if (!rc && o->type != type) rc = col_bad(r->e, name, "value of another type");
       }
     }
   }
   return rc ? rc : colr_done(r, &rd, name);
+}
+
+/* Column c's key interned (it was left in place by read_columns). */
+static int intern_key(tl_str *key, tl_batch *b, tl_err *e) {
+  if (!key->len) {
+    *key = (tl_str){NULL, 0};
+    return TL_OK;
+  }
+  *key = tl_batch_intern(b, key->ptr, key->len);
+  return key->ptr ? TL_OK : oom(e);
+}
+
+/* Every list built: the items of each in kv (keys set), and for column c
+** its values, in list order, at count[c] .. count[c + 1) of dst (the item
+** of each) and, for contexts, of a->owners (the list of each). */
+static int place_all(col_attrs *a, const lists_in *in, const size_t *count, size_t total,
+                     tl_kv *kv, tl_err *e) {
+  const tl_str *keys = a->dkeys.p;
+  uint32_t *dst = tl_vec_get(&a->dsts, total * sizeof *dst);
+  uint32_t *owner = a->ctx ? tl_vec_get(&a->owners, total * sizeof *owner) : NULL;
+  size_t *cursor = tl_vec_get(&a->cursor, ((size_t)in->ncols + 1) * sizeof *cursor);
+  if (!dst || (a->ctx && !owner) || !cursor) return oom(e);
+  memcpy(cursor, count, (size_t)in->ncols * sizeof *cursor);
+  for (size_t i = 0, k = 0; i < in->n; i++) {
+    const uint32_t *sc = in->cols + in->offs[in->shape[i]];
+    size_t m = in->offs[in->shape[i] + 1] - in->offs[in->shape[i]];
+    in->lists[i]->items = m ? kv + k : NULL;
+    in->lists[i]->n = (uint32_t)m;
+    for (size_t j = 0; j < m; j++, k++) {
+      size_t at = cursor[sc[j]]++;
+      if (owner) owner[at] = (uint32_t)i;
+      kv[k].key = keys[sc[j]];
+      dst[at] = (uint32_t)k;
+    }
+  }
+  return TL_OK;
+}
+
+/* The lists asked for (want[i]) built, the others left empty: the items
+** of each in kv (keys set), and for column c the values to build at
+** wstart[c] .. wstart[c + 1) of a->wpos, three arrays of `kept`: each
+** value's position in the column, its item, its list.  A run of lists not
+** asked for costs no step per value: it moves the position in each column
+** by what its shapes hold, counted shape by shape when the run ends. */
+static int place_wanted(col_attrs *a, const lists_in *in, const uint8_t *want,
+                        const uint32_t *wstart, size_t kept, tl_kv *kv, tl_err *e) {
+  const tl_str *keys = a->dkeys.p;
+  uint32_t *pos = tl_vec_get(&a->wpos, (3 * kept + 1) * sizeof *pos);
+  size_t *cursor = tl_vec_get(&a->cursor, (2 * (size_t)in->ncols + 1) * sizeof *cursor);
+  uint32_t *pend = tl_vec_get(&a->shape_n, ((size_t)in->nshapes + 1) * sizeof *pend);
+  uint32_t *touched = tl_vec_get(&a->touched, ((size_t)in->nshapes + 1) * sizeof *touched);
+  if (!pos || !cursor || !pend || !touched) return oom(e);
+  uint32_t *item = pos + kept, *owner = pos + 2 * kept;
+  size_t *next = cursor + in->ncols; /* where column c's next value to build goes */
+  for (uint32_t c = 0; c < in->ncols; c++) {
+    cursor[c] = 0;
+    next[c] = wstart[c];
+  }
+  memset(pend, 0, (size_t)in->nshapes * sizeof *pend);
+  uint32_t ntouched = 0;
+  a->lim = 0;
+  for (size_t i = 0, k = 0; i < in->n; i++) {
+    uint64_t sh = in->shape[i];
+    size_t m = in->nshapes ? in->offs[sh + 1] - in->offs[sh] : 0;
+    in->lists[i]->items = NULL;
+    in->lists[i]->n = 0;
+    if (!m) continue;
+    if (!want[i]) {
+      if (pend[sh]++ == 0) touched[ntouched++] = (uint32_t)sh;
+      continue;
+    }
+    for (uint32_t t = 0; t < ntouched; t++) {
+      uint32_t s = touched[t];
+      for (size_t j = in->offs[s]; j < in->offs[s + 1]; j++) cursor[in->cols[j]] += pend[s];
+      pend[s] = 0;
+    }
+    ntouched = 0;
+    const uint32_t *sc = in->cols + in->offs[sh];
+    in->lists[i]->items = kv + k;
+    in->lists[i]->n = (uint32_t)m;
+    for (size_t j = 0; j < m; j++, k++) {
+      size_t at = next[sc[j]]++;
+      pos[at] = (uint32_t)cursor[sc[j]]++;
+      item[at] = (uint32_t)k;
+      owner[at] = (uint32_t)i;
+      kv[k].key = keys[sc[j]];
+    }
+    a->lim = i + 1;
+  }
+  a->upto = cursor;
+  return TL_OK;
 }
 
 int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists, size_t n,
@@ -591,7 +742,7 @@ int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists,
     lists[i]->dropped = (uint32_t)v[i];
   }
   if (rc || !want_items) return rc;
-  if ((rc = read_columns(a, r, set, b, &ncols)) || (rc = read_shapes(a, r, set, ncols, &nshapes)))
+  if ((rc = read_columns(a, r, set, &ncols)) || (rc = read_shapes(a, r, set, ncols, &nshapes)))
     return rc;
   if (refs) memcpy(v, refs, n * sizeof *v);
   else if ((rc = read_ints(a, r, set, AP_REFS, "refs", v, n))) return rc;
@@ -600,95 +751,70 @@ int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists,
     if (r->s[i].kind == kind_of(set, AP_VALUES) && r->s[i].index >= ncols)
       return col_bad(r->e, part_name(a, set, "values"), "stream for column %u of %u",
                      r->s[i].index, ncols);
-  const size_t *offs = a->dshape_offs.p;
-  const uint32_t *cols = a->dshapes.p;
+  lists_in in = {lists, v, n, nshapes, ncols, a->dshape_offs.p, a->dshapes.p};
+  /* Where each column's values start: count (of every list), wstart (of
+  ** the lists asked for); counted shape by shape, as lists of a block
+  ** share a few dozen shapes. */
   size_t *count = tl_vec_get(&a->starts, ((size_t)ncols + 1) * sizeof *count);
-  if (!count) return oom(r->e);
+  uint32_t *wstart = tl_vec_get(&a->wstart, ((size_t)ncols + 1) * sizeof *wstart);
+  uint32_t *shape_n = tl_vec_get(&a->shape_n, (2 * (size_t)nshapes + 1) * sizeof *shape_n);
+  if (!count || !wstart || !shape_n) return oom(r->e);
+  uint32_t *shape_w = shape_n + nshapes;
   memset(count, 0, ((size_t)ncols + 1) * sizeof *count);
-  /* total: the items of every list; kept: of the lists asked for.  The
-  ** values of each column are counted shape by shape (lists of a block
-  ** share a few dozen shapes). */
-  size_t total = 0, kept = 0;
-  uint32_t *shape_n = tl_vec_get(&a->shape_n, ((size_t)nshapes + 1) * sizeof *shape_n);
-  if (!shape_n) return oom(r->e);
-  memset(shape_n, 0, ((size_t)nshapes + 1) * sizeof *shape_n);
+  memset(wstart, 0, ((size_t)ncols + 1) * sizeof *wstart);
+  memset(shape_n, 0, 2 * (size_t)nshapes * sizeof *shape_n);
+  a->in = &in;
+  a->count = count;
+  a->owners_ready = 0;
+  size_t total = 0;
   for (size_t i = 0; i < n; i++) {
     if (v[i] >= nshapes && !(v[i] == 0 && nshapes == 0))
       return col_bad(r->e, part_name(a, set, "refs"), "list %zu: shape %llu past the %u shapes",
                      i, (unsigned long long)v[i], nshapes);
-    size_t m = nshapes ? offs[v[i] + 1] - offs[v[i]] : 0;
+    size_t m = nshapes ? in.offs[v[i] + 1] - in.offs[v[i]] : 0;
     if (m > COL_MAX_ITEMS - total)
       return col_bad(r->e, part_name(a, set, "refs"), "more than %u attributes", COL_MAX_ITEMS);
     total += m;
-    if (!want || want[i]) kept += m;
-    shape_n[v[i]]++;
+    if (m) {
+      shape_n[v[i]]++;
+      shape_w[v[i]] += WANTED(want, i);
+    }
   }
   if (!total) return TL_OK;
   for (uint32_t sh = 0; sh < nshapes; sh++)
-    for (size_t j = offs[sh]; j < offs[sh + 1]; j++) count[cols[j] + 1] += shape_n[sh];
-  for (uint32_t c = 0; c < ncols; c++) count[c + 1] += count[c]; /* now starts */
-  uint32_t *dst = tl_vec_get(&a->dsts, total * sizeof *dst);
-  tl_kv *kv = kept ? tl_batch_alloc(b, kept * sizeof *kv) : NULL;
-  size_t *cursor = tl_vec_get(&a->cursor, ((size_t)ncols + 1) * sizeof *cursor);
-  uint32_t *owner = tl_vec_get(&a->owners, total * sizeof *owner);
-  if (!dst || (kept && !kv) || !cursor || !owner) return oom(r->e);
-  /* The items of each list, its keys; column by column, the list each value
-  ** belongs to and the item it goes into (NOWHERE for a list not asked
-  ** for, which keeps no items). */
-  const tl_str *keys = a->dkeys.p;
-  memcpy(cursor, count, (size_t)ncols * sizeof *cursor);
-  /* A column no list asked for holds values of other lists only: it is
-  ** skipped, its stream not even decompressed. */
-  uint8_t *used = tl_vec_get(&a->used, (size_t)ncols + 1);
-  if (!used) return oom(r->e);
-  memset(used, !want, ncols);
-  for (size_t i = 0; want && i < n; i++)
-    for (size_t j = 0, m = want[i] && nshapes ? offs[v[i] + 1] - offs[v[i]] : 0; j < m; j++)
-      used[cols[offs[v[i]] + j]] = 1;
-  /* Each shape's used columns (ucols[uoffs[s] .. uoffs[s + 1])): all a
-  ** list not asked for has to place. */
-  const uint32_t *ucols = cols;
-  const size_t *uoffs = offs;
-  if (want && nshapes) {
-    uint32_t *uc = tl_vec_get(&a->ucols, (offs[nshapes] + 1) * sizeof *uc);
-    size_t *uo = tl_vec_get(&a->uoffs, ((size_t)nshapes + 1) * sizeof *uo), k = 0;
-    if (!uc || !uo) return oom(r->e);
-    for (uint32_t sh = 0; sh < nshapes; sh++) {
-      uo[sh] = k;
-      for (size_t j = offs[sh]; j < offs[sh + 1]; j++)
-        if (used[cols[j]]) uc[k++] = cols[j];
+    for (size_t j = in.offs[sh]; j < in.offs[sh + 1]; j++) {
+      count[in.cols[j] + 1] += shape_n[sh];
+      wstart[in.cols[j] + 1] += shape_w[sh];
     }
-    uo[nshapes] = k;
-    ucols = uc;
-    uoffs = uo;
+  for (uint32_t c = 0; c < ncols; c++) {
+    count[c + 1] += count[c];
+    wstart[c + 1] += wstart[c];
   }
-  for (size_t i = 0, k = 0; i < n; i++) {
-    size_t m = nshapes ? offs[v[i] + 1] - offs[v[i]] : 0;
-    int keep = !want || want[i];
-    lists[i]->items = m && keep ? kv + k : NULL;
-    lists[i]->n = keep ? (uint32_t)m : 0;
-    if (!keep) {
-      for (size_t j = m ? uoffs[v[i]] : 0, end = m ? uoffs[v[i] + 1] : 0; j < end; j++) {
-        uint32_t c = ucols[j];
-        owner[cursor[c]] = (uint32_t)i;
-        dst[cursor[c]++] = NOWHERE;
-      }
-      continue;
-    }
-    for (size_t j = 0; j < m; j++) {
-      uint32_t c = cols[offs[v[i]] + j];
-      owner[cursor[c]] = (uint32_t)i;
-      kv[k].key = keys[c];
-      dst[cursor[c]++] = (uint32_t)k++;
-    }
-  }
+  /* With want, only the columns of the lists asked for are read (a column
+  ** of other lists only is not even decompressed) and their keys
+  ** interned. */
+  size_t kept = wstart[ncols];
+  tl_str *keys = a->dkeys.p;
+  for (uint32_t c = 0; c < ncols && !rc; c++)
+    if (!want || wstart[c + 1] > wstart[c]) rc = intern_key(&keys[c], b, r->e);
+  if (rc) return rc;
+  tl_kv *kv = kept ? tl_batch_alloc_raw(b, kept * sizeof *kv) : NULL;
+  if (kept && !kv) return oom(r->e);
+  if ((rc = want ? place_wanted(a, &in, want, wstart, kept, kv, r->e)
+                 : place_all(a, &in, count, total, kv, r->e)))
+    return rc;
   const uint8_t *types = a->dtypes.p;
+  const uint32_t *dst = a->dsts.p, *owner = a->owners.p, *pos = a->wpos.p;
   for (uint32_t c = 0; c < ncols && !rc; c++) {
-    if (!used[c]) continue;
-    value_dst out = {kv, dst + count[c]};
-    rc = read_values(a, r, set, c, types[c], keys[c], &out, owner + count[c],
-                     count[c + 1] - count[c], b);
+    if (want && wstart[c + 1] == wstart[c]) continue;
+    size_t m = count[c + 1] - count[c];
+    value_dst out = {kv, NULL, dst + count[c], ctx ? owner + count[c] : NULL, m};
+    if (want)
+      out = (value_dst){kv, pos + wstart[c], pos + kept + wstart[c], pos + 2 * kept + wstart[c],
+                        wstart[c + 1] - wstart[c]};
+    rc = read_values(a, r, set, c, types[c], keys[c], &out, m, b);
   }
+  a->in = NULL;
   return rc;
 }
 

@@ -188,7 +188,9 @@ int col_attrs_write(col_attrs *a, col_writer *w, int set, const tl_attrs *const 
 /* Reads set `set` into lists[0..n) (strings interned in b), the shape of
 ** each list from refs when not NULL, else from the refs stream.  With
 ** want_items 0, only the dropped counts.  want (NULL: every list): 1 for
-** the lists to build; the others are read past and left empty. */
+** the lists to build; the others are read past and left empty.  With ctx,
+** want must take whole traces (codes relative to a trace's last value are
+** undone among its own values only). */
 int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists, size_t n,
                    int want_items, const uint64_t *refs, const col_ctx *ctx, const uint8_t *want,
                    tl_batch *b);

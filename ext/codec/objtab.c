@@ -100,23 +100,24 @@ int tl_objtab_build(tl_objtab *t, int kind, const void *const *objs, size_t n, t
 int tl_obj_read(int kind, tl_rd *rd, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs,
                 const void **out, const char *what, tl_err *e) {
   int rc;
+  *out = NULL;
   if (kind == TL_OBJ_RESOURCE) {
-    tl_resource *r = tl_batch_alloc(b, sizeof *r);
+    tl_resource skipped, *r = b ? tl_batch_alloc(b, sizeof *r) : &skipped;
     if (!r) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
     rc = tl_attrs_read(rd, b, kb, strs, &r->attrs, what, e);
     if (!rc) rc = tl_text_read(rd, b, strs, &r->schema_url, what, e);
-    if (rc) return rc;
+    if (rc || !b) return rc;
     tl_resource_set_service(r);
     *out = is_empty(kind, r) ? tl_batch_empty_resource(b) : (const void *)r;
     return TL_OK;
   }
-  tl_scope *s = tl_batch_alloc(b, sizeof *s);
+  tl_scope skipped, *s = b ? tl_batch_alloc(b, sizeof *s) : &skipped;
   if (!s) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
   rc = tl_text_read(rd, b, strs, &s->name, what, e);
   if (!rc) rc = tl_text_read(rd, b, strs, &s->version, what, e);
   if (!rc) rc = tl_attrs_read(rd, b, kb, strs, &s->attrs, what, e);
   if (!rc) rc = tl_text_read(rd, b, strs, &s->schema_url, what, e);
-  if (rc) return rc;
+  if (rc || !b) return rc;
   *out = is_empty(kind, s) ? tl_batch_empty_scope(b) : (const void *)s;
   return TL_OK;
 }

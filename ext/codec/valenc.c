@@ -8,7 +8,9 @@
 ** Reading is bounded like every decoder here: each count is checked
 ** against the bytes left before anything is allocated (every item takes at
 ** least one byte), nesting stops at TL_MAX_DEPTH, and strings are interned
-** (values) or copied (bytes) into the batch.
+** (values) or copied (bytes) into the batch.  Without a batch the readers
+** only read past what they would build, with the same checks: a trace
+** lookup skips the values and objects of the spans it does not show.
 */
 #include "codec_internal.h"
 
@@ -106,23 +108,21 @@ static int bad(const char *what, const char *why, tl_err *e) {
   return tl_err_set(e, TL_EFORMAT, "%s: %s", what, why);
 }
 
-/* A length-prefixed string in place. */
-static int get_str(tl_rd *r, const char **p, uint32_t *len, const char *what, tl_err *e) {
+int tl_str_peek(tl_rd *r, tl_str *out, const char *what, tl_err *e) {
   uint64_t n = tl_rd_varint(r);
   if (!r->err && n > TL_MAX_STRING) return bad(what, "string longer than the limit", e);
-  *p = (const char *)tl_rd_bytes(r, (size_t)n);
+  out->ptr = (const char *)tl_rd_bytes(r, (size_t)n);
   if (r->err) return bad(what, "truncated value", e);
-  *len = (uint32_t)n;
+  out->len = (uint32_t)n;
   return TL_OK;
 }
 
 int tl_str_read(tl_rd *r, tl_batch *b, tl_str *out, const char *what, tl_err *e) {
-  const char *p;
-  uint32_t len;
-  int rc = get_str(r, &p, &len, what, e);
+  tl_str in;
+  int rc = tl_str_peek(r, &in, what, e);
   if (rc) return rc;
-  *out = len ? tl_batch_intern(b, p, len) : (tl_str){NULL, 0};
-  return len && !out->ptr ? tl_err_set(e, TL_ENOMEM, "%s: out of memory", what) : TL_OK;
+  *out = in.len && b ? tl_batch_intern(b, in.ptr, in.len) : (tl_str){NULL, 0};
+  return in.len && b && !out->ptr ? tl_err_set(e, TL_ENOMEM, "%s: out of memory", what) : TL_OK;
 }
 
 int tl_text_read(tl_rd *r, tl_batch *b, tl_strtab *strs, tl_str *out, const char *what,
@@ -132,6 +132,10 @@ int tl_text_read(tl_rd *r, tl_batch *b, tl_strtab *strs, tl_str *out, const char
   if (r->err) return bad(what, "truncated value", e);
   if (code >= strs->n) return tl_err_set(e, TL_EFORMAT, "%s: string %llu past the %u strings",
                                          what, (unsigned long long)code, strs->n);
+  if (!b) {
+    *out = (tl_str){NULL, 0};
+    return TL_OK;
+  }
   *out = tl_strtab_get(strs, b, (uint32_t)code);
   return out->ptr ? TL_OK : tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
 }
@@ -152,6 +156,7 @@ static int kvs_read(tl_rd *r, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs, uint32
     int rc = tl_text_read(r, b, strs, &key, what, e);
     if (!rc) rc = val_read(r, b, kb, strs, &v, depth, what, e);
     if (rc) return rc;
+    if (!b) continue;
     if (!key.ptr) key = tl_batch_intern(b, "", 0); /* keys are interned, even empty ones */
     if (!key.ptr || tl_kvbuf_push(kb, key, v))
       return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
@@ -165,21 +170,21 @@ static int val_read(tl_rd *r, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs, tl_val
   memset(v, 0, sizeof *v);
   uint8_t t = tl_rd_u8(r);
   if (r->err) return bad(what, "truncated value", e);
-  const char *p;
-  uint32_t len;
+  tl_str in;
   int rc;
   switch (t) {
     case TL_V_EMPTY: v->type = TL_V_EMPTY; return TL_OK;
     case TL_V_STRING:
       v->type = t;
-      if ((rc = tl_text_read(r, b, strs, &v->u.s, what, e))) return rc;
+      if ((rc = tl_text_read(r, b, strs, &v->u.s, what, e)) || !b) return rc;
       if (!v->u.s.ptr) v->u.s = tl_batch_intern(b, "", 0); /* as the readers make it */
       return v->u.s.ptr ? TL_OK : tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
     case TL_V_BYTES:
-      if ((rc = get_str(r, &p, &len, what, e))) return rc;
+      if ((rc = tl_str_peek(r, &in, what, e))) return rc;
       v->type = t;
-      v->u.s = tl_batch_copy(b, p, len);
-      if (!v->u.s.ptr && len) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
+      if (!b) return TL_OK;
+      v->u.s = tl_batch_copy(b, in.ptr, in.len);
+      if (!v->u.s.ptr && in.len) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
       return TL_OK;
     case VT_BOOL_BASE:
     case VT_BOOL_BASE + 1:
@@ -207,7 +212,7 @@ static int val_read(tl_rd *r, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs, tl_val
   if (t == TL_V_KVLIST) {
     uint32_t from = kb->n, n;
     tl_attrs a;
-    if ((rc = kvs_read(r, b, kb, strs, &n, depth + 1, what, e))) return rc;
+    if ((rc = kvs_read(r, b, kb, strs, &n, depth + 1, what, e)) || !b) return rc;
     if (tl_kvbuf_take(kb, from, b, &a)) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
     v->u.kv.items = a.items;
     v->u.kv.n = n;
@@ -216,10 +221,10 @@ static int val_read(tl_rd *r, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs, tl_val
   uint64_t n = tl_rd_varint(r);
   if (r->err) return bad(what, "truncated value", e);
   if (n > tl_rd_left(r)) return bad(what, "array claims more items than fit", e);
-  tl_value *items = n ? tl_batch_alloc(b, (size_t)n * sizeof *items) : NULL;
-  if (n && !items) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
+  tl_value *items = n && b ? tl_batch_alloc(b, (size_t)n * sizeof *items) : NULL, skipped;
+  if (n && b && !items) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
   for (uint64_t i = 0; i < n; i++)
-    if ((rc = val_read(r, b, kb, strs, &items[i], depth + 1, what, e))) return rc;
+    if ((rc = val_read(r, b, kb, strs, b ? &items[i] : &skipped, depth + 1, what, e))) return rc;
   v->u.arr.items = items;
   v->u.arr.n = (uint32_t)n;
   return TL_OK;
@@ -242,7 +247,8 @@ int tl_attrs_read(tl_rd *r, tl_batch *b, tl_kvbuf *kb, tl_strtab *strs, tl_attrs
     kb->n = from;
     return rc;
   }
-  if (tl_kvbuf_take(kb, from, b, out)) return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
+  if (b && tl_kvbuf_take(kb, from, b, out))
+    return tl_err_set(e, TL_ENOMEM, "%s: out of memory", what);
   uint64_t dropped = tl_rd_varint(r);
   if (r->err || dropped > UINT32_MAX) return bad(what, "bad dropped attributes count", e);
   out->dropped = (uint32_t)dropped;

@@ -2,10 +2,15 @@
 ** span.c — batches: the arena, the string intern table and the span list
 ** behind span.h, plus small helpers on spans (kind/status names, copying).
 **
-** The arena is a list of chunks; allocations are 8-byte aligned and zeroed.
+** The arena is a list of chunks; allocations are 8-byte aligned and zeroed
+** (tl_batch_alloc_raw: not zeroed, for arrays the caller fills whole).
 ** Large allocations get a chunk of their own so the common chunk size stays
-** small.  The intern table is open addressing on tl_hash(), storing pointers
-** to arena copies that carry their length in front.
+** small.  A reset keeps every chunk for the next use of the batch, the large
+** ones too: a reader decodes block after block into one batch, and memory
+** given back to malloc comes back as fresh pages the kernel must fault in
+** and zero (a columnar block's attribute array is over a megabyte).  The
+** intern table is open addressing on tl_hash(), storing pointers to arena
+** copies that carry their length in front.
 */
 #include "span.h"
 #include "../common/buf.h"
@@ -34,6 +39,7 @@ typedef struct intern_slot {
 struct tl_batch {
   chunk *chunks;       /* current chunk first */
   chunk *spare;        /* standard-size chunks kept across resets */
+  chunk *spare_big;    /* large chunks kept across resets, smallest first */
   size_t arena_bytes;
   tl_span **spans;
   size_t n_spans, cap_spans;
@@ -83,9 +89,44 @@ void tl_batch_free(tl_batch *b) {
   if (!b) return;
   free_chunks(b->chunks);
   free_chunks(b->spare);
+  free_chunks(b->spare_big);
   free(b->spans);
   free(b->slots);
   free(b);
+}
+
+/* Keeps large chunk c among the spares, which stay sorted by size. */
+static void keep_big(tl_batch *b, chunk *c) {
+  chunk **at = &b->spare_big;
+  while (*at && (*at)->cap < c->cap) at = &(*at)->next;
+  c->next = *at;
+  *at = c;
+}
+
+/* A large chunk of at least n bytes: the smallest spare that fits, else a
+** new one in place of the largest spare (too small for this use, it would
+** likely stay so): the spares never outnumber the large chunks one use of
+** the batch held.  A new one has a quarter more room, for the next use's
+** array of the same kind, a little larger. */
+static chunk *take_big(tl_batch *b, size_t n) {
+  chunk **at = &b->spare_big, **last = NULL;
+  for (; *at; at = &(*at)->next) {
+    if ((*at)->cap >= n) {
+      chunk *c = *at;
+      *at = c->next;
+      return c;
+    }
+    last = at;
+  }
+  if (last) {
+    chunk *c = *last;
+    *last = NULL;
+    free(c);
+  }
+  size_t cap = n + n / 4;
+  chunk *c = malloc(sizeof(chunk) + cap);
+  if (c) c->cap = cap;
+  return c;
 }
 
 void tl_batch_reset(tl_batch *b) {
@@ -96,7 +137,7 @@ void tl_batch_reset(tl_batch *b) {
       c->next = b->spare;
       b->spare = c;
     } else {
-      free(c);
+      keep_big(b, c);
     }
     c = n;
   }
@@ -126,7 +167,7 @@ tl_str tl_batch_memo_put(tl_batch *b, const void *key, const char *text, size_t 
   return t;
 }
 
-void *tl_batch_alloc(tl_batch *b, size_t n) {
+void *tl_batch_alloc_raw(tl_batch *b, size_t n) {
   if (n > (size_t)TL_MAX_STRING * 4) return NULL;
   n = (n + 7) & ~(size_t)7;
   if (n == 0) n = 8;
@@ -136,10 +177,12 @@ void *tl_batch_alloc(tl_batch *b, size_t n) {
     if (cap == CHUNK_SIZE && b->spare) {
       c = b->spare;
       b->spare = c->next;
-    } else {
+    } else if (cap == CHUNK_SIZE) {
       c = malloc(sizeof(chunk) + cap);
       if (!c) return NULL;
       c->cap = cap;
+    } else if (!(c = take_big(b, n))) {
+      return NULL;
     }
     c->used = 0;
     if (cap == CHUNK_SIZE || !b->chunks) {
@@ -151,11 +194,16 @@ void *tl_batch_alloc(tl_batch *b, size_t n) {
       c->next = b->chunks->next;
       b->chunks->next = c;
     }
-    b->arena_bytes += sizeof(chunk) + cap;
+    b->arena_bytes += sizeof(chunk) + c->cap;
   }
   void *p = (char *)chunk_data(c) + c->used;
   c->used += n;
-  memset(p, 0, n);
+  return p;
+}
+
+void *tl_batch_alloc(tl_batch *b, size_t n) {
+  void *p = tl_batch_alloc_raw(b, n);
+  if (p) memset(p, 0, n);
   return p;
 }
 
@@ -233,6 +281,34 @@ tl_span *tl_batch_add_span(tl_batch *b) {
   s->scope = &b->empty_scope;
   b->spans[b->n_spans++] = s;
   return s;
+}
+
+int tl_batch_add_spans(tl_batch *b, size_t n, tl_span **out) {
+  /* Runs of spans in one allocation each, small enough for any n. */
+  enum { RUN = 1024 };
+  if (n > SIZE_MAX / 2 / sizeof *b->spans - b->n_spans) return -1;
+  if (b->n_spans + n > b->cap_spans) {
+    size_t cap = b->cap_spans ? b->cap_spans * 2 : 256;
+    if (cap < b->n_spans + n) cap = b->n_spans + n;
+    tl_span **spans = realloc(b->spans, cap * sizeof *spans);
+    if (!spans) return -1;
+    b->spans = spans;
+    b->cap_spans = cap;
+  }
+  for (size_t i = 0; i < n; i += RUN) {
+    size_t m = n - i < RUN ? n - i : RUN;
+    tl_span *s = tl_batch_alloc(b, m * sizeof *s);
+    if (!s) {
+      b->n_spans -= i;
+      return -1;
+    }
+    for (size_t k = 0; k < m; k++) {
+      s[k].resource = &b->empty_resource;
+      s[k].scope = &b->empty_scope;
+      out[i + k] = b->spans[b->n_spans++] = &s[k];
+    }
+  }
+  return 0;
 }
 
 void tl_batch_pop_span(tl_batch *b) {

@@ -189,12 +189,17 @@ tl_span *tl_batch_span(const tl_batch *b, size_t i);
 /* Appends a zeroed span whose resource and scope are the batch's empty ones.
 ** Pointers to spans stay valid until reset.  NULL when out of memory. */
 tl_span *tl_batch_add_span(tl_batch *b);
+/* Appends n such spans, out[i] the i-th (a decoder's whole block at once:
+** fewer allocations).  0, or -1 on OOM with none appended. */
+int tl_batch_add_spans(tl_batch *b, size_t n, tl_span **out);
 /* Removes the last span (a reader that fails half-way through a span). */
 void tl_batch_pop_span(tl_batch *b);
 
 /* Zeroed, 8-byte aligned memory that lives until reset.  NULL on OOM or
 ** when n is past TL_MAX_STRING * 4. */
 void *tl_batch_alloc(tl_batch *b, size_t n);
+/* The same, not zeroed: for arrays the caller fills in whole. */
+void *tl_batch_alloc_raw(tl_batch *b, size_t n);
 /* Interns p[0..n).  Returns {NULL,0} on OOM or n > TL_MAX_STRING; an empty
 ** string interns to {"",0} (a non-NULL pointer) so it is distinguishable
 ** from failure only by the caller's own n == 0 check. */

@@ -18,6 +18,7 @@
 ** Lines starting with "# " are information (bytes per span per stream and
 ** speeds), not assertions.
 */
+#include "../../ext/codec/codec_internal.h"
 #include "../../ext/codec/columnar.h"
 #include "../fuzz/fuzz_codec_columnar_dict.h"
 #include "codec_check.h"
@@ -713,14 +714,11 @@ static void check_cols(void *st, const tl_buf *blob, tl_batch *full, const char 
   }
 }
 
-/* decode_traces of blob for every step-th trace against full: the spans
-** of those traces exactly as the full decode has them, the others with
-** the same ids and times. */
-static void check_traces(void *st, const tl_buf *blob, tl_batch *full, size_t step,
-                         const char *what) {
-  uint8_t(*traces)[16];
-  size_t nt;
-  pick_traces(full, step, &traces, &nt);
+/* decode_traces of blob for traces[0..nt) against full: the spans of
+** those traces exactly as the full decode has them, the others with the
+** same ids and times. */
+static void check_traces_of(void *st, const tl_buf *blob, tl_batch *full,
+                            const uint8_t (*traces)[16], size_t nt, const char *what) {
   tl_batch *out = tl_batch_new();
   tl_batch_add_span(out); /* someone else's, which stays */
   tl_err e = {0};
@@ -745,8 +743,29 @@ static void check_traces(void *st, const tl_buf *blob, tl_batch *full, size_t st
         }
     }
   }
-  if (tl_batch_count(full) && !whole) UNIT_FAIL("%s: no span of the traces asked for", what);
+  if (tl_batch_count(full) && nt && !whole)
+    UNIT_FAIL("%s: no span of the traces asked for", what);
   tl_batch_free(out);
+}
+
+/* The same for every step-th trace. */
+static void check_traces(void *st, const tl_buf *blob, tl_batch *full, size_t step,
+                         const char *what) {
+  uint8_t(*traces)[16];
+  size_t nt;
+  pick_traces(full, step, &traces, &nt);
+  check_traces_of(st, blob, full, (const uint8_t(*)[16])traces, nt, what);
+  free(traces);
+}
+
+/* The same for a dozen traces spread over the block, each alone: a
+** lookup skips the lists after its trace's last span too. */
+static void check_each_trace(void *st, const tl_buf *blob, tl_batch *full, const char *what) {
+  uint8_t(*traces)[16];
+  size_t nt;
+  pick_traces(full, 1, &traces, &nt);
+  for (size_t i = 0; i < nt; i += nt / 12 + 1)
+    check_traces_of(st, blob, full, (const uint8_t(*)[16])traces + i, 1, what);
   free(traces);
 }
 
@@ -764,6 +783,7 @@ static void check_fast_paths(tl_batch *b, const char *what) {
   check_cols(st, &blob, full, what);
   check_traces(st, &blob, full, 1, what);
   check_traces(st, &blob, full, 3, what);
+  check_each_trace(st, &blob, full, what);
   /* A trace of no span: every span keeps ids and times only. */
   static const uint8_t none[1][16] = {{0xfe, 0xed}};
   tl_batch *out = tl_batch_new();
@@ -890,6 +910,84 @@ TEST(fast_paths_refuse_bad_blocks) {
 
 /* ---- real files and sizes ------------------------------------------------------ */
 
+/* The value and object readers without a batch (what decode_traces reads
+** past): the same bytes taken and, cut anywhere, the same refusal with the
+** same message as with one. */
+TEST(readers_without_a_batch_read_past_the_same_way) {
+  tl_batch *b = tl_batch_new(), *into = tl_batch_new();
+  build_every_kind(b, 0);
+  tl_buf buf;
+  tl_buf_init(&buf);
+  tl_err e = {0};
+  tl_objtab tab = {0};
+  size_t vals = 0;
+  /* Per span: its resource and scope each as a table of one (a count,
+  ** the object), then its attribute values. */
+  for (size_t i = 0; i < tl_batch_count(b); i++) {
+    const tl_span *sp = tl_batch_span(b, i);
+    const void *obj[2] = {sp->resource, sp->scope};
+    uint64_t code;
+    for (int k = 0; k < 2; k++) {
+      size_t before = buf.n;
+      CHECK_INT(tl_objtab_build(&tab, k ? TL_OBJ_SCOPE : TL_OBJ_RESOURCE, &obj[k], 1, NULL, &code,
+                                &buf, "test", &e), TL_OK);
+      if (buf.n == before) tl_buf_putc(&buf, 0); /* an empty object: no table */
+    }
+    for (uint32_t j = 0; j < sp->attrs.n; j++, vals++)
+      CHECK_INT(tl_val_write(&buf, NULL, &sp->attrs.items[j].value, "test", &e), TL_OK);
+  }
+  CHECK(vals > 10);
+  tl_objtab_free(&tab);
+  size_t bad = 0;
+  for (size_t len = 0; len <= buf.n && bad < 3; len++) {
+    tl_rd r[2];
+    tl_err err[2];
+    int rc[2];
+    for (int with = 0; with < 2; with++) {
+      tl_kvbuf kb = {0};
+      tl_rd_init(&r[with], buf.p, len);
+      tl_err_clear(&err[with]);
+      rc[with] = TL_OK;
+      size_t done = 0;
+      for (size_t i = 0; i < tl_batch_count(b) && !rc[with]; i++) {
+        const tl_span *sp = tl_batch_span(b, i);
+        for (int k = 0; k < 2 && !rc[with]; k++) {
+          const void *out;
+          uint64_t count = tl_rd_varint(&r[with]);
+          if (r[with].err) rc[with] = tl_err_set(&err[with], TL_EFORMAT, "no table count");
+          if (!count) continue; /* an empty object: no table */
+          rc[with] = tl_obj_read(k ? TL_OBJ_SCOPE : TL_OBJ_RESOURCE, &r[with], with ? into : NULL,
+                                 &kb, NULL, &out, "objects", &err[with]);
+          if (!rc[with] && !with && out) {
+            bad++;
+            UNIT_FAIL("an object built without a batch");
+          }
+        }
+        for (uint32_t j = 0; j < sp->attrs.n && !rc[with]; j++, done++) {
+          tl_value v;
+          rc[with] = tl_val_read(&r[with], with ? into : NULL, &kb, NULL, &v, "values",
+                                 &err[with]);
+          if (!rc[with] && v.type != sp->attrs.items[j].value.type) {
+            bad++;
+            UNIT_FAIL("value %zu: type %u, wrote %u", done, v.type, sp->attrs.items[j].value.type);
+          }
+        }
+      }
+      tl_kvbuf_free(&kb);
+    }
+    if (rc[0] != rc[1] || strcmp(err[0].msg, err[1].msg) || r[0].p != r[1].p ||
+        (len == buf.n) != (rc[0] == TL_OK)) {
+      bad++;
+      UNIT_FAIL("%zu of %zu bytes: rc %d / %d, \"%.150s\" / \"%.150s\"", len, buf.n, rc[0], rc[1],
+                err[0].msg, err[1].msg);
+    }
+  }
+  CHECK_INT(bad, 0);
+  tl_buf_free(&buf);
+  tl_batch_free(into);
+  tl_batch_free(b);
+}
+
 TEST(real_files_round_trip) { cc_real_files(vt); }
 
 TEST(generated_sizes_and_speeds) { cc_generated_sizes(vt); }
@@ -914,6 +1012,7 @@ int main(void) {
   RUN(cols_and_traces_equal_the_full_decode);
   RUN(real_files_through_the_fast_paths);
   RUN(fast_paths_refuse_bad_blocks);
+  RUN(readers_without_a_batch_read_past_the_same_way);
   RUN(real_files_round_trip);
   RUN(generated_sizes_and_speeds);
   return UNIT_DONE();

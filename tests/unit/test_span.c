@@ -70,6 +70,44 @@ TEST(spans_have_stable_pointers_and_defaults) {
   tl_batch_free(b);
 }
 
+/* A block's spans at once, and the large chunks a reset keeps: the next
+** use of the batch gets the same memory back, zeroed again by
+** tl_batch_alloc, left as it was by tl_batch_alloc_raw. */
+TEST(bulk_spans_and_large_chunks_kept_across_resets) {
+  tl_batch *b = tl_batch_new();
+  tl_span **sp = malloc(3000 * sizeof *sp);
+  tl_batch_add_span(b);
+  CHECK_INT(tl_batch_add_spans(b, 3000, sp), 0);
+  CHECK_INT(tl_batch_count(b), 3001);
+  int bad = 0;
+  for (size_t i = 0; i < 3000; i++)
+    bad += sp[i] != tl_batch_span(b, i + 1) || sp[i]->resource != tl_batch_empty_resource(b) ||
+           sp[i]->scope != tl_batch_empty_scope(b) || !tl_span_is_root(sp[i]) ||
+           sp[i]->start_ns || sp[i]->name.ptr || (i && sp[i] == sp[i - 1]);
+  CHECK_INT(bad, 0);
+  CHECK_INT(tl_batch_add_spans(b, 0, sp), 0);
+  CHECK_INT(tl_batch_count(b), 3001);
+  char *big = tl_batch_alloc_raw(b, 1 << 20), *small = tl_batch_alloc(b, 100);
+  CHECK(big != NULL && small != NULL);
+  memset(big, 0x5a, 1 << 20);
+  tl_batch_reset(b);
+  CHECK_INT(tl_batch_count(b), 0);
+  CHECK(tl_batch_alloc_raw(b, 1 << 20) == big);
+  CHECK_INT(big[12345], 0x5a);
+  tl_batch_reset(b);
+  /* A smaller one fits in the kept chunk; a larger one replaces it. */
+  char *again = tl_batch_alloc(b, (1 << 20) - 4096);
+  CHECK(again == big);
+  CHECK_INT(again[12345], 0);
+  CHECK(tl_batch_alloc(b, 1 << 20) != big);
+  tl_batch_reset(b);
+  char *larger = tl_batch_alloc(b, 3 << 20);
+  CHECK(larger != NULL);
+  CHECK_INT(larger[(3 << 20) - 1], 0);
+  free(sp);
+  tl_batch_free(b);
+}
+
 static tl_value str_value(tl_batch *b, const char *s) {
   tl_value v;
   memset(&v, 0, sizeof v);
@@ -355,6 +393,7 @@ int main(void) {
   RUN(intern_shares_equal_strings);
   RUN(intern_survives_growth_and_reset);
   RUN(spans_have_stable_pointers_and_defaults);
+  RUN(bulk_spans_and_large_chunks_kept_across_resets);
   RUN(kvbuf_builds_nested_lists);
   RUN(span_copy_is_deep_and_shares_resources);
   RUN(copy_cache_links_objects_of_a_new_source);
