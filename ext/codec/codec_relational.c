@@ -41,8 +41,10 @@
 ** Why rows and one frame: this is the format that decodes a whole span at
 ** a time (a trace by id, SELECT *), so it keeps a span's fields together;
 ** the references (trace, parent, strings, resources) and the time deltas do
-** what a general-purpose compressor cannot, and zstd does the rest.  It
-** decodes every field whatever the field mask says.  The dictionary
+** what a general-purpose compressor cannot, and zstd does the rest.  A
+** decode still walks every row, but what its field mask leaves out (texts,
+** attributes, events, links, resources, scopes) is read past with the same
+** checks and nothing of it is built.  The dictionary
 ** trained per table (train, add_dict) is a zstd dictionary of sample
 ** contents: it carries the strings and resources every block repeats.
 **
@@ -87,6 +89,7 @@ typedef struct rstate {
   tl_kvbuf kb;
   tl_buf tables, ids, rows, content;
   tl_vec v[V_COUNT];
+  uint32_t fields; /* TL_FIELD_* of the decode under way */
   int decimal;   /* the block's time mode */
   uint64_t base; /* what the first span's start is a delta from */
   tl_err *e;
@@ -369,9 +372,19 @@ static uint64_t get_time(tl_rd *rd, int decimal) {
   return (uint64_t)tl_unzigzag(x / 20) * tl_pow10[x % 20];
 }
 
+/* The batch to build field f into, or NULL when the decode does not ask
+** for it: the readers then read past it with the same checks. */
+static tl_batch *into(const rstate *r, uint32_t f, tl_batch *b) {
+  return r->fields & f ? b : NULL;
+}
+
 /* A text code of the strings table. */
 static int get_text(rstate *r, tl_rd *rd, tl_batch *b, tl_str *out) {
   return tl_text_read(rd, b, &r->tab, out, "relational payload: rows", r->e);
+}
+
+static int get_attrs(rstate *r, tl_rd *rd, tl_batch *b, tl_attrs *out) {
+  return tl_attrs_read(rd, b, &r->kb, &r->tab, out, "relational payload: rows", r->e);
 }
 
 static int get_u32(rstate *r, tl_rd *rd, uint32_t *out, const char *what) {
@@ -404,7 +417,7 @@ static int get_row(rstate *r, tl_rd *rd, tl_span *s, size_t i, uint32_t rank, ui
   }
   start[i] = get_time(rd, r->decimal);
   dur[i] = get_time(rd, r->decimal);
-  int rc = get_text(r, rd, b, &s->name);
+  int rc = get_text(r, rd, into(r, TL_FIELD_NAME, b), &s->name);
   if (rc) return rc;
   uint8_t ks = tl_rd_u8(rd);
   uint64_t rcode = tl_rd_varint(rd), scode = tl_rd_varint(rd);
@@ -415,24 +428,30 @@ static int get_row(rstate *r, tl_rd *rd, tl_span *s, size_t i, uint32_t rank, ui
   if (rcode >= (nres ? nres : 1) || scode >= (nscopes ? nscopes : 1))
     return bad(r, "rows", "span %zu: resource %llu or scope %llu past the tables", i,
                (unsigned long long)rcode, (unsigned long long)scode);
-  if (nres) s->resource = res[rcode];
-  if (nscopes) s->scope = scopes[scode];
-  if ((rc = get_u32(r, rd, &s->flags, "flags")) || (rc = get_text(r, rd, b, &s->trace_state)) ||
-      (rc = get_text(r, rd, b, &s->status_message)) ||
-      (rc = tl_attrs_read(rd, b, &r->kb, &r->tab, &s->attrs, "relational payload: rows", r->e)))
+  /* Tables read past (not asked for) hold NULL: the span keeps the
+  ** batch's empty resource or scope. */
+  if (nres && res[rcode]) s->resource = res[rcode];
+  if (nscopes && scopes[scode]) s->scope = scopes[scode];
+  if ((rc = get_u32(r, rd, &s->flags, "flags")) ||
+      (rc = get_text(r, rd, into(r, TL_FIELD_IDS, b), &s->trace_state)) ||
+      (rc = get_text(r, rd, into(r, TL_FIELD_STATUS, b), &s->status_message)) ||
+      (rc = get_attrs(r, rd, into(r, TL_FIELD_ATTRS, b), &s->attrs)))
     return rc;
+  /* Events and links not asked for are read past into `skip`, and the
+  ** span has none. */
+  tl_batch *eb = into(r, TL_FIELD_EVENTS, b), *lb = into(r, TL_FIELD_LINKS, b);
+  tl_event skip_event;
+  tl_link skip_link;
   uint32_t count = 0;
   if ((rc = get_u32(r, rd, &count, "event count"))) return rc;
   /* An event takes at least three bytes. */
   if (count > tl_rd_left(rd) / 3) return bad(r, "rows", "span %zu: bad event count", i);
-  if (count && !(s->events = tl_batch_alloc(b, count * sizeof *s->events))) return oom(r);
-  s->n_events = count;
+  if (eb && count && !(s->events = tl_batch_alloc(b, count * sizeof *s->events))) return oom(r);
+  s->n_events = eb ? count : 0;
   for (uint32_t k = 0; k < count; k++) {
-    tl_event *ev = &s->events[k];
+    tl_event *ev = eb ? &s->events[k] : &skip_event;
     ev->time_ns = get_time(rd, r->decimal); /* a delta until times are known */
-    if ((rc = get_text(r, rd, b, &ev->name)) ||
-        (rc = tl_attrs_read(rd, b, &r->kb, &r->tab, &ev->attrs, "relational payload: rows",
-                            r->e)))
+    if ((rc = get_text(r, rd, eb, &ev->name)) || (rc = get_attrs(r, rd, eb, &ev->attrs)))
       return rc;
   }
   if ((rc = get_u32(r, rd, &s->dropped_events, "dropped events")) ||
@@ -440,17 +459,16 @@ static int get_row(rstate *r, tl_rd *rd, tl_span *s, size_t i, uint32_t rank, ui
     return rc;
   /* A link takes at least 27 bytes. */
   if (count > tl_rd_left(rd) / 27) return bad(r, "rows", "span %zu: bad link count", i);
-  if (count && !(s->links = tl_batch_alloc(b, count * sizeof *s->links))) return oom(r);
-  s->n_links = count;
+  if (lb && count && !(s->links = tl_batch_alloc(b, count * sizeof *s->links))) return oom(r);
+  s->n_links = lb ? count : 0;
   for (uint32_t k = 0; k < count; k++) {
-    tl_link *l = &s->links[k];
+    tl_link *l = lb ? &s->links[k] : &skip_link;
     const uint8_t *tid = tl_rd_bytes(rd, 16), *sid = tl_rd_bytes(rd, 8);
     if (!tid || !sid) return bad(r, "rows", "truncated at span %zu", i);
     memcpy(l->trace_id, tid, 16);
     memcpy(l->span_id, sid, 8);
-    if ((rc = get_text(r, rd, b, &l->trace_state)) || (rc = get_u32(r, rd, &l->flags, "flags")) ||
-        (rc = tl_attrs_read(rd, b, &r->kb, &r->tab, &l->attrs, "relational payload: rows",
-                            r->e)))
+    if ((rc = get_text(r, rd, lb, &l->trace_state)) || (rc = get_u32(r, rd, &l->flags, "flags")) ||
+        (rc = get_attrs(r, rd, lb, &l->attrs)))
       return rc;
   }
   return get_u32(r, rd, &s->dropped_links, "dropped links");
@@ -467,8 +485,9 @@ static int get_objs(rstate *r, tl_rd *rd, int kind, tl_batch *b, const void ***o
   const void **objs = malloc((*count ? *count : 1) * sizeof *objs);
   if (!objs) return oom(r);
   *out = objs;
+  tl_batch *into_b = into(r, kind == TL_OBJ_RESOURCE ? TL_FIELD_RESOURCE : TL_FIELD_SCOPE, b);
   for (uint64_t k = 0; k < *count; k++) {
-    int rc = tl_obj_read(kind, rd, b, &r->kb, &r->tab, &objs[k], what, r->e);
+    int rc = tl_obj_read(kind, rd, into_b, &r->kb, &r->tab, &objs[k], what, r->e);
     if (rc) return rc;
   }
   return TL_OK;
@@ -541,7 +560,7 @@ static int get_content(rstate *r, tl_rd *rd, size_t n, tl_batch *b) {
 static int rel_decode(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
                       tl_batch *b, tl_err *e) {
   rstate *r = state;
-  (void)fields; /* a row format: every field is decoded */
+  r->fields = fields;
   r->e = e;
   tl_rd rd;
   tl_rd_init(&rd, p, len);
@@ -613,7 +632,7 @@ const tl_codec_vt tl_codec_relational = {
     .name = "relational",
     .id = TL_CODEC_RELATIONAL,
     .version = 1,
-    .partial = 0,
+    .partial = 1,
     .create = rel_create,
     .destroy = rel_destroy,
     .encode = rel_encode,
