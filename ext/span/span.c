@@ -34,7 +34,9 @@ typedef struct intern_slot {
   tl_str s;
 } intern_slot;
 
-#define MEMO_SLOTS 64
+/* The memo holds up to MEMO_MAX texts in MEMO_SLOTS (at most 3/4 full). */
+#define MEMO_SLOTS 512
+#define MEMO_MAX 384
 
 struct tl_batch {
   chunk *chunks;       /* current chunk first */
@@ -47,9 +49,13 @@ struct tl_batch {
   size_t n_slots, cap_slots; /* cap is a power of two */
   tl_resource empty_resource;
   tl_scope empty_scope;
-  /* tl_batch_memo_*: direct-mapped by key address, emptied on reset. */
+  /* tl_batch_memo_*: open addressing on the key's address, emptied on
+  ** reset.  A block holds a few dozen distinct resources and scopes, read
+  ** in turn by its spans: a direct-mapped table of 64 slots evicted them
+  ** from each other on one span in eight. */
   const void *memo_key[MEMO_SLOTS];
   tl_str memo_text[MEMO_SLOTS];
+  size_t memo_n;
 };
 
 int tl_err_set(tl_err *e, int rc, const char *fmt, ...) {
@@ -146,21 +152,30 @@ void tl_batch_reset(tl_batch *b) {
   b->n_spans = 0;
   if (b->n_slots) memset(b->slots, 0, b->cap_slots * sizeof *b->slots);
   b->n_slots = 0;
-  memset(b->memo_key, 0, sizeof b->memo_key);
+  if (b->memo_n) memset(b->memo_key, 0, sizeof b->memo_key);
+  b->memo_n = 0;
 }
 
-static size_t memo_slot(const void *key) { return ((uintptr_t)key >> 4) % MEMO_SLOTS; }
+/* The slot holding key, or the empty slot ending its probe sequence.
+** Objects are allocated some bytes apart: the address is multiplied so
+** that its low bits all count. */
+static size_t memo_find(const tl_batch *b, const void *key) {
+  size_t i = (size_t)(((uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15ull) >> 40) % MEMO_SLOTS;
+  while (b->memo_key[i] && b->memo_key[i] != key) i = (i + 1) % MEMO_SLOTS;
+  return i;
+}
 
 tl_str tl_batch_memo_get(const tl_batch *b, const void *key) {
-  size_t i = memo_slot(key);
+  size_t i = memo_find(b, key);
   tl_str none = {NULL, 0};
-  return b->memo_key[i] == key ? b->memo_text[i] : none;
+  return b->memo_key[i] ? b->memo_text[i] : none;
 }
 
 tl_str tl_batch_memo_put(tl_batch *b, const void *key, const char *text, size_t n) {
   tl_str t = tl_batch_copy(b, text, n);
-  if (t.ptr) {
-    size_t i = memo_slot(key);
+  size_t i = memo_find(b, key);
+  if (t.ptr && (b->memo_key[i] || b->memo_n < MEMO_MAX)) {
+    b->memo_n += !b->memo_key[i];
     b->memo_key[i] = key;
     b->memo_text[i] = t;
   }

@@ -389,6 +389,36 @@ TEST(hash_is_stable) {
   CHECK(tl_hash("a", 1) != tl_hash("a\0", 2));
 }
 
+/* The memo keeps every text put for up to 384 keys (a block's resources
+** and scopes, however their addresses fall), and forgets them all on
+** reset. */
+TEST(batch_memo_keeps_every_key) {
+  tl_batch *b = tl_batch_new();
+  static char keys[400 * 48]; /* objects 48 bytes apart, as in an arena */
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 400; i++) {
+      char text[16];
+      int n = snprintf(text, sizeof text, "t%d", i);
+      tl_str kept = tl_batch_memo_put(b, keys + 48 * i, text, (size_t)n);
+      CHECK(kept.ptr && kept.len == (uint32_t)n && !memcmp(kept.ptr, text, (size_t)n));
+    }
+    int found = 0, right = 0;
+    for (int i = 0; i < 400; i++) {
+      tl_str t = tl_batch_memo_get(b, keys + 48 * i);
+      char text[16];
+      int n = snprintf(text, sizeof text, "t%d", i);
+      found += t.ptr != NULL;
+      right += t.ptr && t.len == (uint32_t)n && !memcmp(t.ptr, text, (size_t)n);
+    }
+    CHECK_INT(found, 384); /* MEMO_MAX: the first 384 keys */
+    CHECK_INT(right, 384);
+    CHECK(tl_batch_memo_get(b, keys + 48 * 383).ptr && !tl_batch_memo_get(b, keys + 48 * 384).ptr);
+    tl_batch_reset(b);
+    CHECK(!tl_batch_memo_get(b, keys).ptr);
+  }
+  tl_batch_free(b);
+}
+
 int main(void) {
   RUN(intern_shares_equal_strings);
   RUN(intern_survives_growth_and_reset);
@@ -406,5 +436,6 @@ int main(void) {
   RUN(hex_and_base64);
   RUN(buffer_numbers_and_printf);
   RUN(hash_is_stable);
+  RUN(batch_memo_keeps_every_key);
   return UNIT_DONE();
 }
