@@ -516,6 +516,40 @@ static inline const char *decode_error(const tl_codec_vt *vt, void *st, const ui
   return decode_fields_error(vt, st, p, n, TL_FIELDS_ALL, e);
 }
 
+/* A fuzz seed: a state of vt, with the fuzz target's dictionary as
+** dictionary 1 when with_dict; with write (TL_WRITE_SEEDS=1) the block of b
+** is written to path first; then the file's bytes into blob, and 1 when
+** they are a block of payload version `version` (else a failure is
+** reported and 0).  *st is the caller's to destroy. */
+static inline int cc_seed(const tl_codec_vt *vt, const char *dict, size_t dict_len, tl_batch *b,
+                          const char *path, int write, int version, void **st, tl_buf *blob) {
+  tl_err e = {0};
+  *st = new_state(vt, NULL);
+  if (dict_len) CHECK_INT(vt->add_dict(*st, 1, (const uint8_t *)dict, dict_len, &e), TL_OK);
+  tl_buf_reset(blob);
+  FILE *f;
+  if (write) {
+    CHECK_INT(encode_all(vt, *st, b, blob, &e), TL_OK);
+    if ((f = fopen(path, "wb"))) {
+      CHECK_INT(fwrite(blob->p, 1, blob->n, f), blob->n);
+      fclose(f);
+    }
+  }
+  tl_buf_reset(blob);
+  char chunk[4096];
+  size_t got;
+  if ((f = fopen(path, "rb"))) {
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) tl_buf_append(blob, chunk, got);
+    fclose(f);
+  }
+  if (blob->n < 6 || (uint8_t)blob->p[5] != version) {
+    UNIT_FAIL("%s: missing or not payload version %d (TL_WRITE_SEEDS=1 writes the current "
+              "version)", path, version);
+    return 0;
+  }
+  return 1;
+}
+
 /* ---- real trace files ------------------------------------------------------- */
 
 /* Called with every span of one real trace file (read by the importers),

@@ -617,31 +617,15 @@ TEST(fuzz_seeds_are_current) {
       snprintf(path, sizeof path, SEED_DIR "/%s%s", seeds[k].name, with_dict ? "_dict" : "");
       tl_batch *b = tl_batch_new(), *out = tl_batch_new();
       seeds[k].build(b);
-      void *st = new_state(vt, NULL);
+      void *st;
       tl_err e = {0};
-      if (with_dict)
-        CHECK_INT(vt->add_dict(st, 1, (const uint8_t *)FUZZ_DICT, sizeof FUZZ_DICT - 1, &e), TL_OK);
       tl_buf blob;
       tl_buf_init(&blob);
-      CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
-      FILE *f;
-      if (write && (f = fopen(path, "wb"))) {
-        CHECK_INT(fwrite(blob.p, 1, blob.n, f), blob.n);
-        fclose(f);
-      }
-      tl_buf_reset(&blob);
-      char chunk[4096];
-      size_t got;
-      if ((f = fopen(path, "rb"))) {
-        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) tl_buf_append(&blob, chunk, got);
-        fclose(f);
-      }
-      if (blob.n < 6 || (uint8_t)blob.p[5] != vt->version) {
-        UNIT_FAIL("%s: missing or not payload version %d (TL_WRITE_SEEDS=1 writes it)", path,
-                  vt->version);
-      } else if (decode_blob(vt, st, &blob, blob.n, out, &e) != TL_OK) {
+      int ok = cc_seed(vt, FUZZ_DICT, with_dict ? sizeof FUZZ_DICT - 1 : 0, b, path, write,
+                       vt->version, &st, &blob);
+      if (ok && decode_blob(vt, st, &blob, blob.n, out, &e) != TL_OK) {
         UNIT_FAIL("%s: %.200s", path, e.msg);
-      } else {
+      } else if (ok) {
         CHECK_INT(tl_batch_count(out), tl_batch_count(b));
         for (size_t i = 0; i < tl_batch_count(b) && i < tl_batch_count(out); i++)
           if (!same_ndjson(tl_batch_span(b, i), tl_batch_span(out, i))) {
