@@ -1,6 +1,7 @@
 /*
 ** fuzz_codec.h — the property the codec fuzz targets (fuzz_codec_ndjson.c,
-** fuzz_codec_cbor.c, fuzz_codec_cbor_zstd.c) check on arbitrary bytes given
+** fuzz_codec_cbor.c, fuzz_codec_cbor_zstd.c, fuzz_codec_relational.c,
+** fuzz_codec_columnar.c) check on arbitrary bytes given
 ** to tl_block_decode as a block of their codec:
 **   - it never crashes, leaks, hangs or reads out of bounds;
 **   - on error it returns a negative code with a message and leaves no span
@@ -10,7 +11,9 @@
 **     block that decodes to the same canonical NDJSON;
 **   - decoding only some fields (a scan that reads a few columns) obeys the
 **     same rules, succeeds whenever the full decode does, and gives the
-**     fields it was asked for exactly as the full decode does.
+**     fields it was asked for exactly as the full decode does;
+**   - so does decode_cols (ids and times into arrays), where the codec has
+**     it: every id, time, flag and trace state as the full decode gives.
 ** Any violation aborts, which libFuzzer and the replay driver report.
 */
 #ifndef TL_FUZZ_CODEC_H
@@ -72,6 +75,32 @@ static void fuzz_partial(const tl_codec_vt *vt, void *st, const uint8_t *data, s
   }
 }
 
+/* decode_cols of data; full: the batch of the full decode (its span 0
+** someone else's), NULL when that failed. */
+static void fuzz_cols(const tl_codec_vt *vt, void *st, const uint8_t *data, size_t size,
+                      tl_batch *full) {
+  tl_cols cols;
+  memset(&cols, 0, sizeof cols);
+  tl_batch *strs = tl_batch_new();
+  tl_err e = {0};
+  int rc = tl_block_decode_cols(vt, st, data, size, TL_FIELD_IDS | TL_FIELD_TIMES, &cols, strs, &e);
+  if (rc != TL_OK) {
+    if (rc > 0 || !e.msg[0] || cols.n || full) abort();
+  } else if (full) {
+    if (cols.n + 1 != tl_batch_count(full)) abort();
+    for (size_t i = 0; i < cols.n; i++) {
+      const tl_span *y = tl_batch_span(full, i + 1);
+      if (memcmp(cols.trace_id[i], y->trace_id, 16) || memcmp(cols.span_id[i], y->span_id, 8) ||
+          memcmp(cols.parent_id[i], y->parent_span_id, 8) || cols.start[i] != y->start_ns ||
+          cols.end[i] != y->end_ns || cols.flags[i] != y->flags ||
+          !same_str(cols.trace_state[i], y->trace_state))
+        abort();
+    }
+  }
+  tl_cols_free(&cols);
+  tl_batch_free(strs);
+}
+
 /* Decodes data as a block of vt, with dictionary 1 = dict when dict_len. */
 static int fuzz_codec(const tl_codec_vt *vt, const uint8_t *dict, size_t dict_len,
                       const uint8_t *data, size_t size) {
@@ -87,6 +116,7 @@ static int fuzz_codec(const tl_codec_vt *vt, const uint8_t *dict, size_t dict_le
   tl_buf_init(&blob);
   int rc = tl_block_decode(vt, st, data, size, TL_FIELDS_ALL, b, &e);
   fuzz_partial(vt, st, data, size, rc == TL_OK ? b : NULL);
+  if (vt->decode_cols) fuzz_cols(vt, st, data, size, rc == TL_OK ? b : NULL);
   size_t n;
   if (rc != TL_OK) {
     if (rc > 0 || !e.msg[0] || tl_batch_count(b) != 1) abort();
