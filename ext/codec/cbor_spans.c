@@ -53,7 +53,6 @@
 ** blocks merged from decoded blocks stay as compact as fresh ones.
 */
 #include "cbor_spans.h"
-#include "codec.h"
 
 #include <float.h>
 #include <math.h>
@@ -1509,6 +1508,9 @@ static int decode_payload(dec *d, size_t n, size_t hot_len) {
   size_t before = tl_batch_count(d->b);
   int v1 = count == 3;
   if ((rc = rd_span_list(d, n, v1 ? "" : "hot "))) return rc;
+  /* Only now: the list's count has been checked against the bytes left. */
+  if (d->cols && tl_cols_reserve(d->cols, n))
+    return tl_err_set(d->e, TL_ENOMEM, "cbor: out of memory");
   uint64_t prev_start = 0;
   tl_span one;
   for (size_t i = 0; i < n; i++) {
@@ -1560,7 +1562,7 @@ int tl_cbor_decode(tl_cbor *c, const uint8_t *p, size_t len, size_t n, uint32_t 
 
 int tl_cbor_decode_split(tl_cbor *c, const uint8_t *p, size_t len, size_t hot_len, size_t n,
                          uint32_t fields, tl_batch *b, tl_err *e) {
-  if (hot_len == 0 || hot_len > len || (len == hot_len) != tl_cbor_hot_only(fields))
+  if (hot_len && (hot_len > len || (len == hot_len) != tl_cbor_hot_only(fields)))
     return tl_err_set(e, TL_EMISUSE, "cbor: hot part of %zu bytes in %zu for fields 0x%x",
                       hot_len, len, fields);
   return decode(c, p, len, hot_len, n, fields, b, e);
@@ -1573,7 +1575,6 @@ int tl_cbor_decode_cols(tl_cbor *c, const uint8_t *p, size_t len, size_t hot_len
   if (hot_len && hot_len != len)
     return tl_err_set(e, TL_EMISUSE, "cbor: hot part of %zu bytes in %zu for arrays", hot_len,
                       len);
-  if (tl_cols_reserve(out, n)) return tl_err_set(e, TL_ENOMEM, "cbor: out of memory");
   int rc = decode_payload(&d, n, hot_len);
   out->n = rc ? 0 : n;
   return rc;

@@ -61,7 +61,8 @@ int tl_cbor_decode(tl_cbor *c, const uint8_t *p, size_t len, size_t n, uint32_t 
 /* The same for a version 2 payload whose hot section must be exactly
 ** p[0..hot_len): p[0..len) is the hot section alone when
 ** tl_cbor_hot_only(fields) (len == hot_len), the whole payload otherwise
-** (TL_EMISUSE when that does not hold). */
+** (TL_EMISUSE when that does not hold).  hot_len 0: tl_cbor_decode (a
+** payload whose sections are not known apart, either version). */
 int tl_cbor_decode_split(tl_cbor *c, const uint8_t *p, size_t len, size_t hot_len, size_t n,
                          uint32_t fields, tl_batch *b, tl_err *e);
 

@@ -106,6 +106,7 @@ typedef struct zstate {
   ZSTD_DCtx *dctx;
   int level, dict_size;
   tl_buf raw;          /* the CBOR payload on its way in or out */
+  tl_buf hot;          /* the hot frame, until its size is written */
   zdict *dicts;
   size_t n_dicts;
   size_t top;          /* index of the dictionary with the highest id */
@@ -121,6 +122,7 @@ static void zstd_destroy(void *state) {
   ZSTD_freeCCtx(z->cctx);
   ZSTD_freeDCtx(z->dctx);
   tl_buf_free(&z->raw);
+  tl_buf_free(&z->hot);
   for (size_t i = 0; i < z->n_dicts; i++) {
     free(z->dicts[i].bytes);
     ZSTD_freeDDict(z->dicts[i].ddict);
@@ -200,40 +202,23 @@ static int compress_frame(zstate *z, ZSTD_CDict *cdict, const char *src, size_t 
   return TL_OK;
 }
 
-/* Room left before the hot frame for its size: LEB128 of any size a
-** frame can have (ZSTD_compressBound of at most TL_BLOCK_MAX_DECODED). */
-#define HOT_SIZE_ROOM 5
-
 static int zstd_encode(void *state, tl_span *const *spans, size_t n, tl_buf *out, tl_err *e) {
   zstate *z = state;
   ZSTD_CDict *cdict;
   uint32_t id;
   size_t start = out->n, hot_len;
   tl_buf_reset(&z->raw);
+  tl_buf_reset(&z->hot);
   int rc = tl_cbor_encode(z->cbor, spans, n, &z->raw, &hot_len, e);
   if (!rc) rc = current_cdict(z, &cdict, &id, e);
+  /* The hot frame's size goes before it: the frame is made apart first. */
+  if (!rc) rc = compress_frame(z, cdict, z->raw.p, hot_len, &z->hot, e);
   if (rc) return rc;
   tl_buf_varint(out, id);
-  /* The hot frame goes HOT_SIZE_ROOM bytes on, and moves back behind its
-  ** size once that is known. */
-  size_t at = out->n;
-  if (tl_buf_reserve(out, HOT_SIZE_ROOM)) rc = tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
-  if (!rc) {
-    out->n += HOT_SIZE_ROOM;
-    rc = compress_frame(z, cdict, z->raw.p, hot_len, out, e);
-  }
-  if (!rc) {
-    size_t frame = out->n - at - HOT_SIZE_ROOM, k = 0;
-    uint8_t *d = (uint8_t *)out->p + at;
-    size_t v = frame;
-    do { /* LEB128 */
-      d[k++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-      v >>= 7;
-    } while (v);
-    memmove(d + k, d + HOT_SIZE_ROOM, frame);
-    out->n = at + k + frame;
-    rc = compress_frame(z, cdict, z->raw.p + hot_len, z->raw.n - hot_len, out, e);
-  }
+  tl_buf_varint(out, z->hot.n);
+  tl_buf_append(out, z->hot.p, z->hot.n);
+  if (out->oom) rc = tl_err_set(e, TL_ENOMEM, "cbor_zstd: out of memory");
+  if (!rc) rc = compress_frame(z, cdict, z->raw.p + hot_len, z->raw.n - hot_len, out, e);
   if (rc) out->n = start;
   return rc;
 }
@@ -321,13 +306,20 @@ static int unpack(zstate *z, const uint8_t *p, size_t len, int hot_only, size_t 
                       (unsigned long long)hot, tl_rd_left(&r));
   const uint8_t *cold = r.p + hot;
   size_t cold_len = tl_rd_left(&r) - (size_t)hot, cold_size;
-  int rc = frame_size(cold, cold_len, 0, "cold zstd frame", &cold_size, e);
+  /* A hot-only decode checks the cold frame's header alone; a full one
+  ** checks the whole frame as it decompresses it. */
+  int rc = hot_only ? frame_size(cold, cold_len, 0, "cold zstd frame", &cold_size, e) : TL_OK;
   if (!rc) rc = unframe(z, dict, r.p, (size_t)hot, "hot zstd frame", e);
   if (rc) return rc;
   /* (A hot section is never empty: 0 means version 1 to the callers.) */
   if (!z->raw.n) return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: empty hot zstd frame");
   *hot_len = z->raw.n;
-  return hot_only ? TL_OK : unframe(z, dict, cold, cold_len, "cold zstd frame", e);
+  if (hot_only) return TL_OK;
+  if ((rc = unframe(z, dict, cold, cold_len, "cold zstd frame", e))) return rc;
+  /* Nor is a cold section (its namespace tag at least). */
+  if (z->raw.n == *hot_len)
+    return tl_err_set(e, TL_EFORMAT, "cbor_zstd payload: empty cold zstd frame");
+  return TL_OK;
 }
 
 static int zstd_decode(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
@@ -336,9 +328,8 @@ static int zstd_decode(void *state, const uint8_t *p, size_t len, size_t n, uint
   size_t hot_len;
   int rc = unpack(z, p, len, tl_cbor_hot_only(fields), &hot_len, e);
   if (rc) return rc;
-  const uint8_t *raw = (const uint8_t *)z->raw.p;
-  return hot_len ? tl_cbor_decode_split(z->cbor, raw, z->raw.n, hot_len, n, fields, b, e)
-                 : tl_cbor_decode(z->cbor, raw, z->raw.n, n, fields, b, e);
+  return tl_cbor_decode_split(z->cbor, (const uint8_t *)z->raw.p, z->raw.n, hot_len, n, fields,
+                              b, e);
 }
 
 static int zstd_decode_cols(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,

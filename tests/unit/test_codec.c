@@ -975,6 +975,9 @@ TEST(crafted_v2_zstd_frames_are_refused) {
   /* An empty hot frame, and a whole payload in the cold one: refused. */
   CHECK_STR(zstd_v2_error("", "d90100 84 81a0 81a0 81 a0 d90100 81 a0", "", TL_FIELDS_ALL),
             "cbor_zstd payload: empty hot zstd frame");
+  /* An empty cold frame: refused by what reads it, a data error. */
+  CHECK_STR(zstd_v2_error(hot, "", "", TL_FIELDS_ALL), "cbor_zstd payload: empty cold zstd frame");
+  CHECK_STR(zstd_v2_error(hot, "", "", PCT_FIELDS), "(decoded)");
   /* The hot frame's size. */
   tl_buf blob;
   tl_buf_init(&blob);
@@ -1009,6 +1012,25 @@ TEST(crafted_v2_zstd_frames_are_refused) {
   tl_buf_free(&h);
   tl_buf_free(&hf);
   tl_buf_free(&blob);
+}
+
+/* decode_cols sizes its arrays only once the span list's count has been
+** checked against the bytes left: a 12-byte block that claims 2^20 spans
+** is refused without reserving room for them. */
+TEST(cols_are_not_sized_by_an_unchecked_count) {
+  static const uint8_t blob[] = {'T', 'L', 'B', 1, 2, 2, 0x80, 0x80, 0x40, 0xd9, 0x01, 0x00};
+  void *st = new_state(&tl_codec_cbor, NULL);
+  tl_cols cols;
+  memset(&cols, 0, sizeof cols);
+  tl_batch *b = tl_batch_new();
+  tl_err e = {0};
+  CHECK_INT(tl_block_decode_cols(&tl_codec_cbor, st, blob, sizeof blob, TL_FIELD_TIMES, &cols, b, &e),
+            TL_EFORMAT);
+  CHECK_INT(cols.n, 0);
+  CHECK_INT(cols.cap, 0);
+  tl_cols_free(&cols);
+  tl_batch_free(b);
+  tl_codec_cbor.destroy(st);
 }
 
 /* ---- the fuzz targets' seeds --------------------------------------------------- */
@@ -1461,6 +1483,7 @@ int main(void) {
   RUN(cols_decodes_of_damaged_blocks);
   RUN(crafted_v2_cbor_is_refused_exactly);
   RUN(crafted_v2_zstd_frames_are_refused);
+  RUN(cols_are_not_sized_by_an_unchecked_count);
   RUN(fuzz_seeds_are_current);
   RUN(dictionaries_train_and_are_required);
   RUN(zstd_options_are_checked);
