@@ -651,8 +651,6 @@ static const char *const fixed_names[COL_ATTRS] = {
     [COL_LINK_STATES] = "link_trace_states", [COL_LINK_FLAGS] = "link_flags",
 };
 #define NAME(kind) fixed_names[kind]
-/* Whether item i is to be filled in (want: NULL for all). */
-#define WANTED(want, i) (!(want) || (want)[i])
 
 /* n integers of a stream; zeros when the stream is absent. */
 static int get_ints(cstate *c, unsigned kind, uint64_t *v, size_t n, int is_signed) {

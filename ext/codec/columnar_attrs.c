@@ -39,8 +39,6 @@
 #include <string.h>
 
 #define N_TYPES 8
-/* Whether item i is wanted (want: NULL for all). */
-#define WANTED(want, i) (!(want) || (want)[i])
 
 struct col_attrs {
   tl_strdict keys, shapes, strs;

@@ -32,6 +32,8 @@ enum { AP_COLUMNS, AP_SHAPES, AP_REFS, AP_DROPPED, AP_VALUES };
 
 /* Candidate encodings of one stream that the writer compares. */
 #define COL_MAX_CAND 16
+/* Whether item i of a decode is to be filled in (want: NULL for all). */
+#define WANTED(want, i) (!(want) || (want)[i])
 
 /* ---- writing (columnar_io.c) ----------------------------------------- */
 

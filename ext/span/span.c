@@ -136,6 +136,10 @@ static chunk *take_big(tl_batch *b, size_t n) {
 }
 
 void tl_batch_reset(tl_batch *b) {
+  /* Large spares are kept from one use to the next only: a batch that
+  ** once held a huge value does not keep its memory for ever. */
+  free_chunks(b->spare_big);
+  b->spare_big = NULL;
   chunk *c = b->chunks;
   while (c) {
     chunk *n = c->next;
@@ -283,19 +287,8 @@ tl_span *tl_batch_span(const tl_batch *b, size_t i) {
 }
 
 tl_span *tl_batch_add_span(tl_batch *b) {
-  if (b->n_spans == b->cap_spans) {
-    size_t cap = b->cap_spans ? b->cap_spans * 2 : 256;
-    tl_span **spans = realloc(b->spans, cap * sizeof *spans);
-    if (!spans) return NULL;
-    b->spans = spans;
-    b->cap_spans = cap;
-  }
-  tl_span *s = tl_batch_alloc(b, sizeof *s);
-  if (!s) return NULL;
-  s->resource = &b->empty_resource;
-  s->scope = &b->empty_scope;
-  b->spans[b->n_spans++] = s;
-  return s;
+  tl_span *s;
+  return tl_batch_add_spans(b, 1, &s) ? NULL : s;
 }
 
 int tl_batch_add_spans(tl_batch *b, size_t n, tl_span **out) {

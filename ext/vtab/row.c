@@ -34,17 +34,6 @@ static void result_hex(sqlite3_context *ctx, const uint8_t *p, size_t n) {
   sqlite3_result_text(ctx, tmp, (int)(2 * n), SQLITE_TRANSIENT);
 }
 
-/* A kind or status name.  Copied (SQLITE_TRANSIENT), not SQLITE_STATIC: a
-** static result makes SQLite free the buffer of the register it lands in,
-** and a scan reading several columns through one register would then
-** allocate a new one for the next text column of every row. */
-static void result_name(sqlite3_context *ctx, const char *name) {
-  if (name)
-    sqlite3_result_text(ctx, name, (int)strlen(name), SQLITE_TRANSIENT);
-  else
-    sqlite3_result_null(ctx); /* out of range: as sqlite3_result_text(NULL) did */
-}
-
 static void result_str_or_null(sqlite3_context *ctx, tl_str s) {
   if (s.len)
     sqlite3_result_text(ctx, s.ptr, (int)s.len, SQLITE_TRANSIENT);
@@ -123,13 +112,22 @@ tl_str tl_row_result(sqlite3_context *ctx, tl_batch *b, const tl_span *s, int co
       sqlite3_result_text(ctx, s->name.len ? s->name.ptr : "", (int)s->name.len,
                           SQLITE_TRANSIENT);
       break;
-    case TL_COL_KIND: result_name(ctx, tl_kind_name(s->kind)); break;
+    /* Kind and status names are copied (SQLITE_TRANSIENT), not
+    ** SQLITE_STATIC: a static result makes SQLite free the buffer of the
+    ** register it lands in, and a scan reading several columns through one
+    ** register would then allocate a new one for the next text column of
+    ** every row.  A name out of range is NULL (sqlite3_result_text of NULL). */
+    case TL_COL_KIND:
+      sqlite3_result_text(ctx, tl_kind_name(s->kind), -1, SQLITE_TRANSIENT);
+      break;
     case TL_COL_START_NS: sqlite3_result_int64(ctx, (sqlite3_int64)s->start_ns); break;
     case TL_COL_END_NS: sqlite3_result_int64(ctx, (sqlite3_int64)s->end_ns); break;
     case TL_COL_DURATION_NS:
       sqlite3_result_int64(ctx, (sqlite3_int64)(s->end_ns - s->start_ns));
       break;
-    case TL_COL_STATUS_CODE: result_name(ctx, tl_status_name(s->status_code)); break;
+    case TL_COL_STATUS_CODE:
+      sqlite3_result_text(ctx, tl_status_name(s->status_code), -1, SQLITE_TRANSIENT);
+      break;
     case TL_COL_STATUS_MESSAGE: result_str_or_null(ctx, s->status_message); break;
     case TL_COL_ATTRIBUTES:
     case TL_COL_RESOURCE:

@@ -12,8 +12,11 @@
 **   - decoding only some fields (a scan that reads a few columns) obeys the
 **     same rules, succeeds whenever the full decode does, and gives the
 **     fields it was asked for exactly as the full decode does;
-**   - so does decode_cols (ids and times into arrays), where the codec has
-**     it: every id, time, flag and trace state as the full decode gives.
+**   - so do the codec's cheaper entry points where it has them: decode_cols
+**     (ids and times into arrays) gives every id, time, flag and trace
+**     state, decode_traces (the spans of one trace filled in) the spans of
+**     that trace field by field (as canonical NDJSON) and the ids and times
+**     of the others, as the full decode gives them.
 ** Any violation aborts, which libFuzzer and the replay driver report.
 */
 #ifndef TL_FUZZ_CODEC_H
@@ -41,6 +44,12 @@ static int same_str(tl_str a, tl_str b) {
   return a.len == b.len && (!a.len || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+static int same_span_ids_times(const tl_span *x, const tl_span *y) {
+  return !memcmp(x->trace_id, y->trace_id, 16) && !memcmp(x->span_id, y->span_id, 8) &&
+         !memcmp(x->parent_span_id, y->parent_span_id, 8) && x->start_ns == y->start_ns &&
+         x->end_ns == y->end_ns;
+}
+
 /* Decodes data with each partial fields mask; full is the batch of the full
 ** decode (its span 0 someone else's), NULL when that failed. */
 static void fuzz_partial(const tl_codec_vt *vt, void *st, const uint8_t *data, size_t size,
@@ -60,10 +69,7 @@ static void fuzz_partial(const tl_codec_vt *vt, void *st, const uint8_t *data, s
       if (tl_batch_count(b) != tl_batch_count(full)) abort();
       for (size_t i = 1; i < tl_batch_count(b); i++) {
         const tl_span *x = tl_batch_span(b, i), *y = tl_batch_span(full, i);
-        if (!x->resource || !x->scope || memcmp(x->trace_id, y->trace_id, 16) ||
-            memcmp(x->span_id, y->span_id, 8) || memcmp(x->parent_span_id, y->parent_span_id, 8) ||
-            x->start_ns != y->start_ns || x->end_ns != y->end_ns)
-          abort();
+        if (!x->resource || !x->scope || !same_span_ids_times(x, y)) abort();
         if (!(masks[m] & TL_FIELD_RESOURCE)) continue;
         if (!same_str(x->name, y->name) || x->kind != y->kind ||
             x->status_code != y->status_code || !same_str(x->status_message, y->status_message) ||
@@ -101,6 +107,40 @@ static void fuzz_cols(const tl_codec_vt *vt, void *st, const uint8_t *data, size
   tl_batch_free(strs);
 }
 
+/* decode_traces of data for the trace of its first span; full as for
+** fuzz_cols. */
+static void fuzz_traces(const tl_codec_vt *vt, void *st, const uint8_t *data, size_t size,
+                        tl_batch *full) {
+  uint8_t trace[1][16] = {{0}};
+  if (full && tl_batch_count(full) > 1) memcpy(trace[0], tl_batch_span(full, 1)->trace_id, 16);
+  tl_batch *b = tl_batch_new();
+  tl_batch_add_span(b); /* someone else's, which must stay */
+  tl_err e = {0};
+  int rc = tl_block_decode_traces(vt, st, data, size, TL_FIELDS_ALL,
+                                  (const uint8_t(*)[16])trace, 1, b, &e);
+  if (rc != TL_OK) {
+    if (rc > 0 || !e.msg[0] || tl_batch_count(b) != 1 || full) abort();
+  } else if (full) {
+    if (tl_batch_count(b) != tl_batch_count(full)) abort();
+    tl_buf x, y;
+    tl_buf_init(&x);
+    tl_buf_init(&y);
+    for (size_t i = 1; i < tl_batch_count(full); i++) {
+      const tl_span *p = tl_batch_span(b, i), *q = tl_batch_span(full, i);
+      if (!p->resource || !p->scope || !same_span_ids_times(p, q)) abort();
+      if (memcmp(q->trace_id, trace[0], 16)) continue;
+      tl_buf_reset(&x);
+      tl_buf_reset(&y);
+      tl_otlp_write_span(&x, p);
+      tl_otlp_write_span(&y, q);
+      if (x.n != y.n || (x.n && memcmp(x.p, y.p, x.n))) abort();
+    }
+    tl_buf_free(&x);
+    tl_buf_free(&y);
+  }
+  tl_batch_free(b);
+}
+
 /* Decodes data as a block of vt, with dictionary 1 = dict when dict_len. */
 static int fuzz_codec(const tl_codec_vt *vt, const uint8_t *dict, size_t dict_len,
                       const uint8_t *data, size_t size) {
@@ -117,6 +157,7 @@ static int fuzz_codec(const tl_codec_vt *vt, const uint8_t *dict, size_t dict_le
   int rc = tl_block_decode(vt, st, data, size, TL_FIELDS_ALL, b, &e);
   fuzz_partial(vt, st, data, size, rc == TL_OK ? b : NULL);
   if (vt->decode_cols) fuzz_cols(vt, st, data, size, rc == TL_OK ? b : NULL);
+  if (vt->decode_traces) fuzz_traces(vt, st, data, size, rc == TL_OK ? b : NULL);
   size_t n;
   if (rc != TL_OK) {
     if (rc > 0 || !e.msg[0] || tl_batch_count(b) != 1) abort();
