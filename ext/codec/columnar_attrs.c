@@ -52,13 +52,7 @@ struct col_attrs {
   tl_vec owners, last;                       /* list of each value, per context memory */
   tl_vec shape_n, wstart, touched, wpos;      /* col_attrs_read with want */
   const col_ctx *ctx;                         /* span set only: trace and op of each list */
-  /* col_attrs_read: its lists, where each column's values start, whether
-  ** a->owners holds the list of every value (all_owners). */
-  const struct lists_in *in;
-  const size_t *count, *upto; /* upto: with want, column c's values up to the last list asked for */
-  size_t lim;                 /* the lists up to it */
-  tl_vec ocursor;
-  int owners_ready;
+  tl_vec ocursor;                             /* all_owners */
   uint32_t ncols;
   size_t total;
 };
@@ -464,7 +458,11 @@ static int read_ints(col_attrs *a, col_reader *r, int set, int part, const char 
   return rc ? rc : colr_done(r, &rd, name);
 }
 
-/* The lists of the set read: their shapes and the shapes table. */
+/* The lists of the set read: their shapes and the shapes table; then, of
+** one col_attrs_read, where each column's values start (count) and, with
+** want, column c's values up to the last list asked for (upto) and the
+** lists up to it (lim); whether a->owners holds the list of every value
+** (all_owners). */
 typedef struct lists_in {
   tl_attrs *const *lists;
   const uint64_t *shape;
@@ -472,6 +470,9 @@ typedef struct lists_in {
   uint32_t nshapes, ncols;
   const size_t *offs;
   const uint32_t *cols;
+  const size_t *count, *upto;
+  size_t lim;
+  int owners_ready;
 } lists_in;
 
 /* The values of a column to build: for j below n, value idx[j] (j when
@@ -482,6 +483,7 @@ typedef struct value_dst {
   tl_kv *kv;
   const uint32_t *idx, *dst, *owner;
   size_t n;
+  lists_in *in; /* the lists they belong to */
 } value_dst;
 
 static inline size_t value_at(const value_dst *out, size_t j) {
@@ -493,20 +495,19 @@ static inline tl_value *slot(const value_dst *out, size_t j) {
 }
 
 /* The list of every value of the lists read up to the last one asked for
-** (column c's from a->count[c] on): what an operation's context needs when
-** lists are skipped (a value refers to earlier ones only); built on first
-** use, once per set. */
-static const uint32_t *all_owners(col_attrs *a) {
-  const lists_in *in = a->in;
-  uint32_t *own = tl_vec_get(&a->owners, (a->count[in->ncols] + 1) * sizeof *own);
+** (column c's from in->count[c] on): what an operation's context needs
+** when lists are skipped (a value refers to earlier ones only); built on
+** first use, once per set. */
+static const uint32_t *all_owners(col_attrs *a, lists_in *in) {
+  uint32_t *own = tl_vec_get(&a->owners, (in->count[in->ncols] + 1) * sizeof *own);
   size_t *cursor = tl_vec_get(&a->ocursor, ((size_t)in->ncols + 1) * sizeof *cursor);
   if (!own || !cursor) return NULL;
-  if (a->owners_ready) return own;
-  memcpy(cursor, a->count, (size_t)in->ncols * sizeof *cursor);
-  for (size_t i = 0; i < a->lim; i++)
+  if (in->owners_ready) return own;
+  memcpy(cursor, in->count, (size_t)in->ncols * sizeof *cursor);
+  for (size_t i = 0; i < in->lim; i++)
     for (size_t j = in->offs[in->shape[i]], end = in->offs[in->shape[i] + 1]; j < end; j++)
       own[cursor[in->cols[j]]++] = (uint32_t)i;
-  a->owners_ready = 1;
+  in->owners_ready = 1;
   return own;
 }
 
@@ -518,8 +519,9 @@ static int undo_codes(col_attrs *a, int which, uint64_t *v, const value_dst *out
                       const char *name, tl_err *e) {
   if (!out->idx || which == CTX_TRACE)
     return ctx_undo(a, which, v, out->owner, out->idx, out->n, name, e);
-  const uint32_t *own = all_owners(a);
-  return own ? ctx_undo(a, which, v, own + a->count[c], NULL, a->upto[c], name, e) : oom(e);
+  const uint32_t *own = all_owners(a, out->in);
+  return own ? ctx_undo(a, which, v, own + out->in->count[c], NULL, out->in->upto[c], name, e)
+             : oom(e);
 }
 
 /* Lengths then bytes: m strings (interned, or copied for bytes values). */
@@ -678,7 +680,7 @@ static int place_all(col_attrs *a, const lists_in *in, const size_t *count, size
 ** value's position in the column, its item, its list.  A run of lists not
 ** asked for costs no step per value: it moves the position in each column
 ** by what its shapes hold, counted shape by shape when the run ends. */
-static int place_wanted(col_attrs *a, const lists_in *in, const uint8_t *want,
+static int place_wanted(col_attrs *a, lists_in *in, const uint8_t *want,
                         const uint32_t *wstart, size_t kept, tl_kv *kv, tl_err *e) {
   const tl_str *keys = a->dkeys.p;
   uint32_t *pos = tl_vec_get(&a->wpos, (3 * kept + 1) * sizeof *pos);
@@ -694,7 +696,7 @@ static int place_wanted(col_attrs *a, const lists_in *in, const uint8_t *want,
   }
   memset(pend, 0, (size_t)in->nshapes * sizeof *pend);
   uint32_t ntouched = 0;
-  a->lim = 0;
+  in->lim = 0;
   for (size_t i = 0, k = 0; i < in->n; i++) {
     uint64_t sh = in->shape[i];
     size_t m = in->nshapes ? in->offs[sh + 1] - in->offs[sh] : 0;
@@ -721,9 +723,9 @@ static int place_wanted(col_attrs *a, const lists_in *in, const uint8_t *want,
       owner[at] = (uint32_t)i;
       kv[k].key = keys[sc[j]];
     }
-    a->lim = i + 1;
+    in->lim = i + 1;
   }
-  a->upto = cursor;
+  in->upto = cursor;
   return TL_OK;
 }
 
@@ -749,7 +751,7 @@ int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists,
     if (r->s[i].kind == kind_of(set, AP_VALUES) && r->s[i].index >= ncols)
       return col_bad(r->e, part_name(a, set, "values"), "stream for column %u of %u",
                      r->s[i].index, ncols);
-  lists_in in = {lists, v, n, nshapes, ncols, a->dshape_offs.p, a->dshapes.p};
+  lists_in in = {lists, v, n, nshapes, ncols, a->dshape_offs.p, a->dshapes.p, NULL, NULL, 0, 0};
   /* Where each column's values start: count (of every list), wstart (of
   ** the lists asked for); counted shape by shape, as lists of a block
   ** share a few dozen shapes. */
@@ -761,9 +763,7 @@ int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists,
   memset(count, 0, ((size_t)ncols + 1) * sizeof *count);
   memset(wstart, 0, ((size_t)ncols + 1) * sizeof *wstart);
   memset(shape_n, 0, 2 * (size_t)nshapes * sizeof *shape_n);
-  a->in = &in;
-  a->count = count;
-  a->owners_ready = 0;
+  in.count = count;
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
     if (v[i] >= nshapes && !(v[i] == 0 && nshapes == 0))
@@ -806,13 +806,12 @@ int col_attrs_read(col_attrs *a, col_reader *r, int set, tl_attrs *const *lists,
   for (uint32_t c = 0; c < ncols && !rc; c++) {
     if (want && wstart[c + 1] == wstart[c]) continue;
     size_t m = count[c + 1] - count[c];
-    value_dst out = {kv, NULL, dst + count[c], ctx ? owner + count[c] : NULL, m};
+    value_dst out = {kv, NULL, dst + count[c], ctx ? owner + count[c] : NULL, m, &in};
     if (want)
       out = (value_dst){kv, pos + wstart[c], pos + kept + wstart[c], pos + 2 * kept + wstart[c],
-                        wstart[c + 1] - wstart[c]};
+                        wstart[c + 1] - wstart[c], &in};
     rc = read_values(a, r, set, c, types[c], keys[c], &out, m, b);
   }
-  a->in = NULL;
   return rc;
 }
 
