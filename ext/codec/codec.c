@@ -140,6 +140,30 @@ int tl_block_decode_cols(const tl_codec_vt *vt, void *state, const uint8_t *blob
   return rc;
 }
 
+int tl_block_decode_durations(const tl_codec_vt *vt, void *state, const uint8_t *blob,
+                              size_t avail, size_t len, uint64_t *out, size_t *n, size_t *need,
+                              tl_err *e) {
+  size_t payload;
+  *need = 0;
+  *n = 0;
+  int rc = check_envelope(vt, blob, avail, n, &payload, e);
+  if (rc && avail < len && avail < TL_BLOCK_ENVELOPE_MAX)
+    return tl_err_set(e, TL_EMISUSE, "block: %zu bytes read of %zu, too few for the envelope",
+                      avail, len);
+  if (!rc)
+    rc = vt->decode_durations(state, blob + payload, avail - payload, len - payload, *n, out,
+                              need, e);
+  if (!rc && *need) {
+    if (*need <= avail - payload || *need > len - payload)
+      rc = tl_err_set(e, TL_EMISUSE, "block: %s asked for %zu payload bytes of %zu, having %zu",
+                      vt->name, *need, len - payload, avail - payload);
+    else
+      *need += payload;
+  }
+  if (rc) *n = *need = 0;
+  return rc;
+}
+
 int tl_cols_reserve(tl_cols *c, size_t n) {
   if (n <= c->cap && c->trace_id) return TL_OK;
   size_t cap = c->cap ? c->cap : 1024;
@@ -149,7 +173,7 @@ int tl_cols_reserve(tl_cols *c, size_t n) {
 #define GROW(field)                                        \
   if (!(p = realloc(c->field, cap * sizeof *c->field))) return TL_ENOMEM; \
   c->field = p;
-  GROW(trace_id) GROW(span_id) GROW(parent_id) GROW(start) GROW(end) GROW(flags)
+  GROW(trace_id) GROW(span_id) GROW(parent_id) GROW(start) GROW(end) GROW(duration) GROW(flags)
   GROW(trace_state)
 #undef GROW
   c->cap = cap;
@@ -162,6 +186,7 @@ void tl_cols_free(tl_cols *c) {
   free(c->parent_id);
   free(c->start);
   free(c->end);
+  free(c->duration);
   free(c->flags);
   free(c->trace_state);
   memset(c, 0, sizeof *c);

@@ -54,7 +54,11 @@ enum {
   TL_FIELD_RESOURCE = 1u << 8, /* includes the service */
   TL_FIELD_SCOPE = 1u << 9,
   TL_FIELD_DROPPED = 1u << 10,
-  TL_FIELDS_ALL = (1u << 11) - 1
+  /* duration_ns and nothing else of the times: the store serves a scan
+  ** that reads it alone from decode_durations when the codec has one;
+  ** to every other entry it means TL_FIELD_TIMES. */
+  TL_FIELD_DURATION = 1u << 11,
+  TL_FIELDS_ALL = (1u << 12) - 1
 };
 
 /* Options from the table's key=value arguments that codecs read. */
@@ -80,6 +84,7 @@ typedef struct tl_cols {
   uint8_t (*span_id)[8];
   uint8_t (*parent_id)[8]; /* all zero for a root */
   uint64_t *start, *end;
+  uint64_t *duration;      /* decode_durations: end - start, modulo 2^64 */
   uint32_t *flags;
   tl_str *trace_state;     /* interned in the batch given */
 } tl_cols;
@@ -126,6 +131,20 @@ typedef struct tl_codec_vt {
   ** decode() gives.  Same hostile-input promise as decode(). */
   int (*decode_cols)(void *state, const uint8_t *p, size_t len, size_t n, uint32_t fields,
                      tl_cols *out, tl_batch *b, tl_err *e);
+  /* Optional (NULL: the codec has no cheaper way than decode_cols()).  The
+  ** durations (end_ns - start_ns, modulo 2^64) of a payload of len bytes
+  ** and exactly n spans into out[0..n), in block order, from its first
+  ** avail bytes p[0..avail) alone: a scan of duration_ns reads only the
+  ** part of the blob that holds them.  Returns TL_OK with *need 0 when
+  ** done, or with avail < *need <= len when it needs the first *need bytes
+  ** to go on (the caller reads them and calls again with the same p
+  ** grown; the bytes before avail are unchanged).  Exactly the values
+  ** decode() gives.  Same hostile-input promise as decode(), with one more
+  ** duty: what it reads of a part of the payload (avail < len) it checks
+  ** itself (a checksum the payload holds), since the store's CRC covers
+  ** the whole blob. */
+  int (*decode_durations)(void *state, const uint8_t *p, size_t avail, size_t len, size_t n,
+                          uint64_t *out, size_t *need, tl_err *e);
 } tl_codec_vt;
 
 extern const tl_codec_vt tl_codec_ndjson;
@@ -155,6 +174,16 @@ int tl_block_decode_traces(const tl_codec_vt *vt, void *state, const uint8_t *bl
 ** have). */
 int tl_block_decode_cols(const tl_codec_vt *vt, void *state, const uint8_t *blob, size_t len,
                          uint32_t fields, tl_cols *out, tl_batch *b, tl_err *e);
+/* The durations of blob[0..len) through the codec's decode_durations()
+** (which it must have), from its first avail bytes (at least
+** TL_BLOCK_ENVELOPE_MAX of them, or all): *n spans into out[0..*n), which
+** has room for the count the envelope says (tl_block_span_count), and
+** *need 0; or *need > avail, the bytes it needs to go on. */
+int tl_block_decode_durations(const tl_codec_vt *vt, void *state, const uint8_t *blob,
+                              size_t avail, size_t len, uint64_t *out, size_t *n, size_t *need,
+                              tl_err *e);
+/* The most bytes an envelope takes: magic, codec, version, a LEB128 count. */
+#define TL_BLOCK_ENVELOPE_MAX 16
 /* The span count of a block from its envelope alone; TL_EFORMAT if the
 ** envelope is bad. */
 int tl_block_span_count(const uint8_t *blob, size_t len, size_t *n, tl_err *e);

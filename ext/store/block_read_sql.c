@@ -10,6 +10,12 @@
 ** kept in its row (so a flipped bit inside a string is caught, not returned
 ** as data) and its envelope the metadata's span count before the codec
 ** runs, and every failure is SQLITE_CORRUPT_VTAB naming the table and block.
+**
+** A scan of durations alone reads a part of the blob, as much as the codec
+** asks for (its head holds them; a page of overflow chain is a pread, so
+** not reading the rest is what makes that scan cheap): there the codec
+** checks what it reads by a CRC of its own, and the row's CRC is checked
+** only if the codec needed the whole blob.
 */
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT3
@@ -108,34 +114,59 @@ static int read_blob(tl_blockrd *r, sqlite3_int64 id, void *p, int n, int offset
   return rc == SQLITE_OK ? rc : tl_store_sqlerr(r->st, rc);
 }
 
+/* Opens the handle on block row->id and empties r->data; *size: the
+** blob's bytes. */
+static int start_blob(tl_blockrd *r, const tl_blockrow *row, size_t *size) {
+  int rc = tl_store_load(r->st);
+  if (!rc) rc = open_blob(r, row->id);
+  if (rc) return rc;
+  *size = (size_t)sqlite3_blob_bytes(r->blob);
+  tl_buf_reset(&r->data);
+  return SQLITE_OK;
+}
+
+/* Grows r->data (the blob's first r->data.n bytes) to its first `to`,
+** zeroed slack after them. */
+static int read_upto(tl_blockrd *r, sqlite3_int64 id, size_t to) {
+  size_t have = r->data.n;
+  if (tl_buf_reserve(&r->data, to - have + SLACK)) return SQLITE_NOMEM;
+  int rc = read_blob(r, id, r->data.p + have, (int)(to - have), (int)have);
+  if (rc) return rc;
+  memset(r->data.p + to, 0, SLACK);
+  r->data.n = to;
+  return SQLITE_OK;
+}
+
+/* The envelope's span count in r->data must be the metadata's before a
+** codec runs; *e is cleared for the codec. */
+static int check_count(tl_blockrd *r, const tl_blockrow *row, tl_err *e) {
+  tl_err_clear(e);
+  size_t count;
+  if (tl_block_span_count((const uint8_t *)r->data.p, r->data.n, &count, e))
+    return tl_store_corrupt(r->st, row->id, "%s", e->msg);
+  if (count != row->m.n)
+    return tl_store_corrupt(r->st, row->id, "the metadata says %u spans, the blob holds %lld",
+                            row->m.n, (long long)count);
+  return SQLITE_OK;
+}
+
+/* r->data, the whole blob, against the CRC of its row. */
+static int check_crc(tl_blockrd *r, const tl_blockrow *row) {
+  uint32_t crc = libdeflate_crc32(0, r->data.p, r->data.n);
+  if (crc != row->crc)
+    return tl_store_corrupt(r->st, row->id, "the blob's CRC-32 is %08x, the metadata says %08x",
+                            crc, row->crc);
+  return SQLITE_OK;
+}
+
 /* Reads block row->id into r->data and checks it (CRC, envelope span
 ** count) before a codec sees it; *e is cleared for the codec. */
 static int load_blob(tl_blockrd *r, const tl_blockrow *row, tl_err *e) {
-  tl_store *st = r->st;
-  sqlite3_int64 id = row->id;
-  int rc = tl_store_load(st);
-  if (!rc) rc = open_blob(r, id);
-  if (rc) return rc;
-  int size = sqlite3_blob_bytes(r->blob);
-  tl_buf_reset(&r->data);
-  if (tl_buf_reserve(&r->data, (size_t)size + SLACK)) return SQLITE_NOMEM;
-  if ((rc = read_blob(r, id, r->data.p, size, 0))) return rc;
-  memset(r->data.p + size, 0, SLACK);
-  r->data.n = (size_t)size;
-  const uint8_t *p = (const uint8_t *)r->data.p;
-  uint32_t crc = libdeflate_crc32(0, p, (size_t)size);
-  if (crc != row->crc)
-    return tl_store_corrupt(st, id, "the blob's CRC-32 is %08x, the metadata says %08x", crc,
-                            row->crc);
-  /* The envelope's span count must be the metadata's before the codec runs. */
-  tl_err_clear(e);
-  size_t count;
-  if (tl_block_span_count(p, (size_t)size, &count, e))
-    return tl_store_corrupt(st, id, "%s", e->msg);
-  if (count != row->m.n)
-    return tl_store_corrupt(st, id, "the metadata says %u spans, the blob holds %lld", row->m.n,
-                            (long long)count);
-  return SQLITE_OK;
+  size_t size;
+  int rc = start_blob(r, row, &size);
+  if (!rc) rc = read_upto(r, row->id, size);
+  if (!rc) rc = check_crc(r, row);
+  return rc ? rc : check_count(r, row, e);
 }
 
 /* After a codec ran: its error as the block's, or the decode counted. */
@@ -175,4 +206,34 @@ int tl_blockrd_decode_cols(tl_blockrd *r, const tl_blockrow *row, uint32_t field
                  tl_block_decode_cols(st->opts.codec, st->codec_state, (const uint8_t *)r->data.p,
                                       r->data.n, fields, out, b, &e),
                  &e);
+}
+
+/* What a durations decode reads first: a page holds the envelope, the
+** directory and often the durations of a columnar block. */
+#define FIRST_READ 4096
+
+int tl_blockrd_decode_durations(tl_blockrd *r, const tl_blockrow *row, tl_cols *out) {
+  size_t size, n, need;
+  int rc = start_blob(r, row, &size);
+  if (!rc) rc = read_upto(r, row->id, size < FIRST_READ ? size : FIRST_READ);
+  tl_err e;
+  if (!rc) rc = check_count(r, row, &e);
+  if (!rc && tl_cols_reserve(out, row->m.n)) rc = SQLITE_NOMEM;
+  if (rc) return rc;
+  tl_store *st = r->st;
+  out->n = 0;
+  for (;;) {
+    /* The codec checks what it reads of a part; the whole blob is
+    ** checked here, as for every other decode. */
+    if (r->data.n == size && (rc = check_crc(r, row))) return rc;
+    tl_err_clear(&e);
+    int failed = tl_block_decode_durations(st->opts.codec, st->codec_state,
+                                           (const uint8_t *)r->data.p, r->data.n, size,
+                                           out->duration, &n, &need, &e);
+    if (failed || !need) {
+      out->n = failed ? 0 : n;
+      return decoded(r, row, failed, &e);
+    }
+    if ((rc = read_upto(r, row->id, need))) return rc;
+  }
 }

@@ -160,9 +160,15 @@ const tl_span *tl_scan_cols_span(tl_scan *sc) {
   const tl_cols *c = &sc->cols;
   uint32_t i = sc->pos;
   tl_span *s = &sc->row;
+  sc->row_pos = i;
+  if (sc->cols_mode == TL_COLS_DURATIONS) {
+    /* The scan reads duration_ns alone: the times themselves are not
+    ** known, only their difference. */
+    s->end_ns = c->duration[i];
+    return s;
+  }
   s->start_ns = c->start[i];
   s->end_ns = c->end[i];
-  sc->row_pos = i;
   if (!(sc->f.fields & TL_FIELD_IDS)) return s; /* the ids stay zero */
   memcpy(s->trace_id, c->trace_id[i], 16);
   memcpy(s->span_id, c->span_id[i], 8);
@@ -172,18 +178,21 @@ const tl_span *tl_scan_cols_span(tl_scan *sc) {
   return s;
 }
 
-/* Cols mode: the block's ids and times into sc->cols (strings in the
-** cursor's own batch), and a row span whose other fields are defaults. */
-static int decode_cols(tl_scan *sc) {
+/* Cols mode: the block's ids and times (TL_COLS_TIMES) or durations
+** alone (TL_COLS_DURATIONS) into sc->cols (strings in the cursor's own
+** batch), and a row span whose other fields are defaults. */
+static int decode_cols(tl_scan *sc, int mode) {
   if (!sc->batch && !(sc->batch = tl_batch_new())) return SQLITE_NOMEM;
   tl_batch_reset(sc->batch);
-  int rc = tl_blockrd_decode_cols(&sc->rd, &sc->cur, sc->f.fields, &sc->cols, sc->batch);
+  int rc = mode == TL_COLS_DURATIONS
+               ? tl_blockrd_decode_durations(&sc->rd, &sc->cur, &sc->cols)
+               : tl_blockrd_decode_cols(&sc->rd, &sc->cur, sc->f.fields, &sc->cols, sc->batch);
   if (rc) return rc;
   memset(&sc->row, 0, sizeof sc->row);
   sc->row.resource = tl_batch_empty_resource(sc->batch);
   sc->row.scope = tl_batch_empty_scope(sc->batch);
   sc->row_pos = UINT32_MAX;
-  sc->cols_mode = 1;
+  sc->cols_mode = mode;
   sc->view = sc->batch;
   sc->views++;
   sc->decoded = 1;
@@ -198,7 +207,9 @@ static int decode_cols(tl_scan *sc) {
 **
 ** A scan that reads ids and times alone takes cols mode (decode_cols),
 ** unless the cache has the block: a tl_span per span would cost more than
-** the rest of its work.
+** the rest of its work; one that reads duration_ns alone, decode_durations
+** where the codec has it, which reads only the part of the blob that holds
+** them.
 **
 ** A trace lookup on a codec with decode_traces fills in only its traces'
 ** spans (the others keep ids and times: the entry is cached with those
@@ -221,7 +232,12 @@ static int decode_current(tl_scan *sc) {
   }
   const tl_codec_vt *vt = st->opts.codec;
   const uint32_t cheap = TL_FIELD_IDS | TL_FIELD_TIMES;
-  if (vt->decode_cols && !(sc->f.fields & ~cheap)) return decode_cols(sc);
+  if (vt->decode_durations && sc->f.fields == TL_FIELD_DURATION)
+    return decode_cols(sc, TL_COLS_DURATIONS);
+  if (vt->decode_cols && !(sc->f.fields & ~(cheap | TL_FIELD_DURATION)))
+    return decode_cols(sc, TL_COLS_TIMES);
+  /* (Only a codec without decode_durations or decode_cols gets here with
+  ** TL_FIELD_DURATION, which it decodes as the times it always gives.) */
   int partial = sc->f.traces && vt->decode_traces && !seen && (sc->f.fields & ~cheap);
   c = cache_victim(st);
   if (c && !c->batch) c->batch = tl_batch_new();
@@ -236,7 +252,9 @@ static int decode_current(tl_scan *sc) {
   if (rc) return rc;
   if (c) {
     c->id = sc->cur.id;
-    c->fields = !vt->partial ? TL_FIELDS_ALL : partial ? sc->f.fields & cheap : sc->f.fields;
+    /* Every decode gives the times, so the durations too. */
+    c->fields = (!vt->partial ? TL_FIELDS_ALL : partial ? sc->f.fields & cheap : sc->f.fields) |
+                TL_FIELD_DURATION;
     c->changes = sqlite3_total_changes64(st->db);
     c->dv = data_version(st);
     use_entry(sc, c);
@@ -317,8 +335,15 @@ int tl_scan_start(tl_scan *sc, tl_scan_filter *f) {
   sc->f = *f;
   f->traces = NULL; /* owned by the scan now */
   /* What the filters check: times, and trace ids (which every codec
-  ** decodes, but cols mode copies only with TL_FIELD_IDS). */
-  sc->f.fields |= TL_FIELD_TIMES | (sc->f.traces ? TL_FIELD_IDS : 0);
+  ** decodes, but cols mode copies only with TL_FIELD_IDS).  A scan that
+  ** reads nothing but duration_ns and has no filter on the times or ids
+  ** keeps TL_FIELD_DURATION alone: the durations are all it needs.  Any
+  ** other scan decodes the times, which codecs are asked for by that name. */
+  tl_scan_filter *g = &sc->f;
+  int checks = g->traces || g->start_lo != INT64_MIN || g->start_hi != INT64_MAX ||
+               g->end_lo != INT64_MIN || g->end_hi != INT64_MAX;
+  if (checks || g->fields != TL_FIELD_DURATION)
+    g->fields = (g->fields & ~TL_FIELD_DURATION) | TL_FIELD_TIMES | (g->traces ? TL_FIELD_IDS : 0);
   if (sc->f.empty) return SQLITE_OK;
   int rc = tl_store_load(st);
   if (rc) return rc;

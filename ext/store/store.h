@@ -249,6 +249,11 @@ int tl_blockrd_decode_traces(tl_blockrd *r, const tl_blockrow *row, uint32_t fie
 ** decode_cols; strings interned in b). */
 int tl_blockrd_decode_cols(tl_blockrd *r, const tl_blockrow *row, uint32_t fields, tl_cols *out,
                            tl_batch *b);
+/* The durations of block row->id into out->duration (the codec must have
+** decode_durations), reading only the part of the blob they need: that
+** part is checked by the codec, the whole blob against the row's CRC when
+** it is read whole. */
+int tl_blockrd_decode_durations(tl_blockrd *r, const tl_blockrow *row, tl_cols *out);
 
 /* ---- trace_index_sql.c ---------------------------------------------------- */
 
@@ -290,6 +295,8 @@ typedef struct tl_scan_filter {
   uint32_t fields;             /* TL_FIELD_* the query reads */
 } tl_scan_filter;
 
+enum { TL_COLS_TIMES = 1, TL_COLS_DURATIONS = 2 };
+
 typedef struct tl_scan {
   tl_store *st;
   tl_scan_filter f;
@@ -313,8 +320,9 @@ typedef struct tl_scan {
   tl_blockrd rd;
   /* A scan that reads ids and times alone, on a codec with decode_cols,
   ** decodes blocks into arrays (cols) and builds the current span from
-  ** them (row, for row_pos) instead of a tl_span per span of the block. */
-  int cols_mode;
+  ** them (row, for row_pos) instead of a tl_span per span of the block;
+  ** one that reads duration_ns alone, the durations (decode_durations). */
+  int cols_mode; /* 0, TL_COLS_TIMES, TL_COLS_DURATIONS */
   tl_cols cols;
   tl_span row;
   uint32_t row_pos;

@@ -187,7 +187,7 @@ static uint32_t fields_of(sqlite3_uint64 colUsed) {
       [TL_COL_PARENT_SPAN_ID] = TL_FIELD_IDS, [TL_COL_SERVICE] = TL_FIELD_RESOURCE,
       [TL_COL_NAME] = TL_FIELD_NAME, [TL_COL_KIND] = TL_FIELD_KIND,
       [TL_COL_START_NS] = TL_FIELD_TIMES, [TL_COL_END_NS] = TL_FIELD_TIMES,
-      [TL_COL_DURATION_NS] = TL_FIELD_TIMES, [TL_COL_STATUS_CODE] = TL_FIELD_STATUS,
+      [TL_COL_DURATION_NS] = TL_FIELD_DURATION, [TL_COL_STATUS_CODE] = TL_FIELD_STATUS,
       [TL_COL_STATUS_MESSAGE] = TL_FIELD_STATUS, [TL_COL_ATTRIBUTES] = TL_FIELD_ATTRS,
       [TL_COL_RESOURCE] = TL_FIELD_RESOURCE, [TL_COL_EVENTS] = TL_FIELD_EVENTS,
       [TL_COL_LINKS] = TL_FIELD_LINKS, [TL_COL_SCOPE] = TL_FIELD_SCOPE,
@@ -551,11 +551,15 @@ static int tl_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   if (sc->decoded && sc->cols_mode &&
       (col == TL_COL_START_NS || col == TL_COL_END_NS || col == TL_COL_DURATION_NS)) {
     /* A time of a block in cols mode (store.h), the column of the commonest
-    ** aggregates, straight from its arrays; as tl_row_result gives it. */
-    uint64_t start = sc->cols.start[sc->pos], end = sc->cols.end[sc->pos];
-    sqlite3_result_int64(ctx, (sqlite3_int64)(col == TL_COL_START_NS ? start
-                                              : col == TL_COL_END_NS ? end
-                                                                     : end - start));
+    ** aggregates, straight from its arrays; as tl_row_result gives it.  In
+    ** durations mode the scan reads duration_ns and nothing else. */
+    const tl_cols *k = &sc->cols;
+    uint32_t i = sc->pos;
+    uint64_t v = sc->cols_mode == TL_COLS_DURATIONS ? k->duration[i]
+                 : col == TL_COL_START_NS           ? k->start[i]
+                 : col == TL_COL_END_NS             ? k->end[i]
+                                                    : k->end[i] - k->start[i];
+    sqlite3_result_int64(ctx, (sqlite3_int64)v);
     return SQLITE_OK;
   }
   int rc;

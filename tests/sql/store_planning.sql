@@ -10,9 +10,12 @@ CREATE VIRTUAL TABLE p USING tracelite(format=cbor_zstd, block_spans=100);
 INSERT INTO p SELECT * FROM trace_generate(200, 5) ORDER BY start_ns;
 CREATE TEMP TABLE t AS SELECT count(*) AS blocks FROM p_blocks;
 SELECT blocks > 10 FROM t;
--- idxNum 0: count(*) reads no column; 1 = ids; 4 = name; 2047 = every field.
+-- idxNum 0: count(*) reads no column; 1 = ids; 4 = name; 2048 = duration_ns
+-- alone (start_ns and end_ns are 2); 4095 = every field.
 EXPLAIN QUERY PLAN SELECT count(*) FROM p;
 EXPLAIN QUERY PLAN SELECT * FROM p;
+EXPLAIN QUERY PLAN SELECT sum(duration_ns) FROM p;
+EXPLAIN QUERY PLAN SELECT sum(duration_ns) FROM p WHERE end_ns > 0;
 EXPLAIN QUERY PLAN SELECT name FROM p WHERE trace_id = 'x';
 EXPLAIN QUERY PLAN SELECT name FROM p WHERE trace_id IN ('x', 'y');
 EXPLAIN QUERY PLAN SELECT name FROM p WHERE start_ns >= 5 AND start_ns < 10 AND end_ns > 7;
