@@ -8,18 +8,22 @@
 ** attribute columns; this file the span columns and the codec's vtable.
 **
 ** The columns, in the order of the directory:
+**   durations     end - start of each span in block order, then a CRC-32
+**                 of everything before it (the head check): first, so that
+**                 `SELECT sum(duration_ns)` reads a blob's first few KB and
+**                 nothing else (decode_durations), and can trust them
 **   trace ids     each distinct trace id once (16 bytes), in order of
 **                 first use; per span a trace code (span_order.c)
 **   span ids      8 raw bytes each: random, nothing removes them
 **   parents       per span: root, an id stored apart (the parent is not in
 **                 the block), or the distance in rank to the parent within
 **                 the trace
-**   start, end    deltas in the time order (parents first): from the
-**                 parent's start, the previous sibling's end, ...; the
-**                 duration or the distance to the parent's end; each in
+**   start         deltas in the time order (parents first): from the
+**                 parent's start, the previous sibling's end, ...; each in
 **                 the time's own unit (whole milliseconds among
-**                 nanoseconds); the writer measures every choice and keeps
-**                 the smallest
+**                 nanoseconds); the writer
+**                 measures every choice and keeps the smallest.  The end
+**                 is the start plus the duration.
 **   operations    (name, kind, resource, scope, flags, attribute shape)
 **                 once each, and per span a code in its parent's context
 **   names         the table the operations' name codes index
@@ -30,9 +34,13 @@
 ** A column whose every value is the default (no events, status UNSET, ...)
 ** is left out and reads as defaults.
 **
+** Payload versions: 3 writes the durations and the head check; 1 and 2
+** (read by the same code: a payload without durations is read by their
+** rules) coded the ends in the time order too (end_ns), from the start or
+** back from the parent's end.
+**
 ** Decoding honours the TL_FIELD_* mask: ids and times always, the rest only
-** when asked, so `SELECT sum(duration_ns)` inflates the id and time streams
-** and the operations table only.  Ids and times are decoded into arrays of
+** when asked; decode_durations reads the durations alone.  Ids and times are decoded into arrays of
 ** the state first, then every span is added and filled in one pass, then
 ** the other fields asked for are decoded into the spans.  Spans keep their
 ** order: rowids are positions in the block.
@@ -61,7 +69,8 @@
 #define MAX_DICT_SIZE (4 * 1024 * 1024)
 
 /* Start and end modes (the first byte of those streams), plus TIME_UNITS
-** (payload version 2): each time as a delta in its own unit. */
+** (payload version 2): each time as a delta in its own unit.  Version 3
+** writes no end modes: ends are starts plus durations. */
 enum { START_PREV, START_PARENT, START_TRACE, START_SIBLING, START_BEST, START_MODES };
 enum { END_DURATION, END_PARENT, END_BEST, END_MODES };
 #define TIME_UNITS 0x10
@@ -72,7 +81,7 @@ enum { END_DURATION, END_PARENT, END_BEST, END_MODES };
 enum {
   V_TRACE, V_PAR, V_CODES, V_VALS, V_VALS2, V_PTRS, V_MAP, V_LISTS,
   V_SPANS, V_EV_LISTS, V_LINK_LISTS, V_RANK, V_MEMBERS, V_TSTART, V_PARENT_OP, V_START, V_END,
-  V_PIDS, V_FLAGS, V_STATES, V_EXPS, V_WANT, V_ITEM_WANT, V_F0,
+  V_PIDS, V_FLAGS, V_STATES, V_EXPS, V_WANT, V_ITEM_WANT, V_DUR, V_F0,
   V_COUNT = V_F0 + OP_FIELDS
 };
 
@@ -346,55 +355,54 @@ static inline int time_unit(uint64_t v) {
 
 static uint64_t magnitude64(uint64_t d) { return (int64_t)d < 0 ? 0 - d : d; }
 
-/* The deltas of mode m (n of them, in the order) into d; for the BEST
-** modes the reference of each span, the one with the smallest delta, into
-** sel.  With exps, each delta in the unit of the time (time_unit) into
-** exps. */
-static void time_deltas(const cstate *c, int is_end, int m, size_t n, uint64_t *d,
-                        uint8_t *sel, uint8_t *exps) {
+/* The start deltas of mode m (n of them, in the order) into d; for
+** START_BEST the reference of each span, the one with the smallest delta,
+** into sel.  With exps, each delta in the unit of the time (time_unit)
+** into exps. */
+static void start_deltas(const cstate *c, int m, size_t n, uint64_t *d, uint8_t *sel,
+                         uint8_t *exps) {
   const uint32_t *order = c->ord.order;
   const uint64_t *st = c->v[V_START].p, *en = c->v[V_END].p;
-  int best = is_end ? END_BEST : START_BEST, ok, sign = 1;
+  int ok;
   for (size_t k = 0; k < n; k++) {
     size_t i = order[k];
     int64_t prev = k ? (int64_t)order[k - 1] : -1;
-    uint64_t v = is_end ? en[i] : st[i];
-    int e = exps ? (exps[k] = (uint8_t)time_unit(v)) : 0;
-    int from = m == best ? 0 : m, to = m == best ? best - 1 : m;
-    for (int r = from; r <= to; r++) {
-      uint64_t base = is_end ? end_base(c, r, i, st, en, &sign, &ok)
-                             : start_base(c, r, i, prev, st, en, &ok);
-      uint64_t x = to_delta(v, base, sign, e);
-      if (m != best) d[k] = x;
-      else if (ok && (r == 0 || magnitude64(x) < magnitude64(d[k]))) d[k] = x, sel[k] = (uint8_t)r;
+    int e = exps ? (exps[k] = (uint8_t)time_unit(st[i])) : 0;
+    if (m != START_BEST) {
+      d[k] = to_delta(st[i], start_base(c, m, i, prev, st, en, &ok), 1, e);
+      continue;
+    }
+    for (int r = 0; r < START_MODES; r++) {
+      if (r == START_BEST) continue;
+      uint64_t x = to_delta(st[i], start_base(c, r, i, prev, st, en, &ok), 1, e);
+      if (ok && (r == 0 || magnitude64(x) < magnitude64(d[k]))) d[k] = x, sel[k] = (uint8_t)r;
     }
   }
 }
 
 /* Whether coding the times in their own units could pay: some times are
 ** whole milliseconds (say) where their deltas are not. */
-static int units_worth_trying(const cstate *c, int is_end, size_t n) {
-  const uint64_t *v = is_end ? c->v[V_END].p : c->v[V_START].p;
+static int units_worth_trying(const cstate *c, size_t n) {
+  const uint64_t *v = c->v[V_START].p;
   size_t coarse = 0;
   for (size_t i = 0; i < n; i++) coarse += time_unit(v[i]) > 0;
   return coarse * 64 >= n;
 }
 
-/* One time column: the smallest mode (measured in decimal LEB128 form),
+/* The start column: the smallest mode (measured in decimal LEB128 form),
 ** with and without TIME_UNITS, then its smallest integer form. */
-static int put_time_column(cstate *c, int is_end, size_t n) {
+static int put_starts(cstate *c, size_t n) {
   uint64_t *d = vec(c, V_VALS, n, sizeof *d);
   uint8_t *sel = vec(c, V_VALS2, n, 1), *exps = vec(c, V_EXPS, n, 1);
   if (!d || !sel || !exps) return c->e->rc;
-  int modes = is_end ? END_MODES : START_MODES, best = is_end ? END_BEST : START_BEST;
-  unsigned kind = is_end ? COL_ENDS : COL_STARTS;
-  int pick = 0, units = units_worth_trying(c, is_end, n) ? TIME_UNITS : 0;
+  const int modes = START_MODES, best = START_BEST;
+  int pick = 0, units = units_worth_trying(c, n) ? TIME_UNITS : 0;
   for (int pass = 0; pass < 2; pass++) {
     int ncand = 0;
     for (int m = pass ? pick : 0; m < (pass ? pick + 1 : modes | units); m++) {
       if ((m & ~TIME_UNITS) >= modes) continue;
       int ref = m & ~TIME_UNITS;
-      time_deltas(c, is_end, ref, n, d, sel, (m & TIME_UNITS) ? exps : NULL);
+      start_deltas(c, ref, n, d, sel, (m & TIME_UNITS) ? exps : NULL);
       tl_buf_reset(&c->tmp);
       tl_buf_putc(&c->tmp, (char)m);
       if (ref == best) tl_buf_append(&c->tmp, sel, n);
@@ -402,8 +410,8 @@ static int put_time_column(cstate *c, int is_end, size_t n) {
       ncand += intcol_cands(&c->w, ncand, c->tmp.p, c->tmp.n, d, n, 1,
                             pass ? TIME_FORMS : 1 << INT_DECIMAL);
     }
-    if (pass) return colw_put_best(&c->w, kind, 0, ncand);
-    int rc = colw_pick(&c->w, kind, ncand, &pick);
+    if (pass) return colw_put_best(&c->w, COL_STARTS, 0, ncand);
+    int rc = colw_pick(&c->w, COL_STARTS, ncand, &pick);
     if (rc) return rc;
     /* Candidate `pick` back to its mode. */
     for (int m = 0, k = 0; m < (modes | units); m++) {
@@ -417,17 +425,29 @@ static int put_time_column(cstate *c, int is_end, size_t n) {
   return TL_OK;
 }
 
-static int put_times(cstate *c, tl_span *const *spans, size_t n) {
+/* The durations in block order, then the head check (kind 0: first in
+** the payload, where a reader of durations alone finds them), when there
+** are spans.  Leaves the times in V_START, V_END and V_DUR for put_times. */
+static int put_durations(cstate *c, tl_span *const *spans, size_t n) {
   if (!n) return TL_OK;
   uint64_t *st = vec(c, V_START, n, sizeof *st), *en = vec(c, V_END, n, sizeof *en);
-  if (!st || !en) return c->e->rc;
+  uint64_t *du = vec(c, V_DUR, n, sizeof *du);
+  if (!st || !en || !du) return c->e->rc;
   for (size_t i = 0; i < n; i++) {
     st[i] = spans[i]->start_ns;
     en[i] = spans[i]->end_ns;
+    du[i] = en[i] - st[i];
   }
+  int rc = colw_put_best(&c->w, COL_DURATIONS, 0,
+                         intcol_cands(&c->w, 0, NULL, 0, du, n, 1, TIME_FORMS));
+  return rc ? rc : colw_put_head_check(&c->w);
+}
+
+/* The starts, in the time order (ends are starts plus durations). */
+static int put_times(cstate *c, size_t n) {
+  if (!n) return TL_OK;
   int rc = plan(c, n);
-  if (!rc) rc = put_time_column(c, 0, n);
-  return rc ? rc : put_time_column(c, 1, n);
+  return rc ? rc : put_starts(c, n);
 }
 
 /* One byte per span from get(); left out when all zero. */
@@ -588,8 +608,9 @@ static int put_attr_set(cstate *c, int set, const tl_attrs *const *lists, size_t
 
 /* Every column of spans[0..n) into the writer, in directory order. */
 static int put_columns(cstate *c, tl_span *const *spans, size_t n) {
-  int rc = put_ids(c, spans, n);
-  if (!rc) rc = put_times(c, spans, n);
+  int rc = put_durations(c, spans, n);
+  if (!rc) rc = put_ids(c, spans, n);
+  if (!rc) rc = put_times(c, n);
   if (!rc) rc = put_ops(c, spans, n);
   if (!rc && n) rc = put_names(c);
   if (!rc) rc = put_bytes(c, COL_STATUS, spans, n, TL_STATUS_ERROR, "status code", span_status);
@@ -615,6 +636,7 @@ static void writer_begin(col_writer *w, uint32_t dict, tl_err *e) {
   w->dict = dict;
   w->e = e;
   w->count = 0;
+  w->check_at = SIZE_MAX;
   tl_buf_reset(&w->dir);
   tl_buf_reset(&w->data);
 }
@@ -626,10 +648,7 @@ static int col_encode(void *state, tl_span *const *spans, size_t n, tl_buf *out,
   int rc = put_columns(c, spans, n);
   if (rc) return rc;
   if (c->w.dir.oom || c->w.data.oom) return tl_err_set(e, TL_ENOMEM, "columnar: out of memory");
-  tl_buf_varint(out, c->w.dict);
-  tl_buf_varint(out, c->w.count);
-  tl_buf_append(out, c->w.dir.p, c->w.dir.n);
-  tl_buf_append(out, c->w.data.p, c->w.data.n);
+  colw_finish(&c->w, out);
   return TL_OK;
 }
 
@@ -637,6 +656,7 @@ static int col_encode(void *state, tl_span *const *spans, size_t n, tl_buf *out,
 
 /* The stream names of messages and of tracelite_columns(). */
 static const char *const fixed_names[COL_ATTRS] = {
+    [COL_DURATIONS] = "durations",
     [COL_TRACE_IDS] = "trace_ids",           [COL_TRACE_REFS] = "trace_refs",
     [COL_SPAN_IDS] = "span_ids",             [COL_PARENTS] = "parents",
     [COL_PARENT_IDS] = "parent_ids",         [COL_STARTS] = "start_ns",
@@ -757,7 +777,7 @@ static int get_ids(cstate *c, size_t n, uint32_t fields, tl_batch *b) {
   c->flag = 0;
   c->states = NULL;
   if ((rc = plan(c, n))) return rc;
-  if (!(fields & ~TL_FIELD_TIMES)) return TL_OK;
+  if (!(fields & ~(TL_FIELD_TIMES | TL_FIELD_DURATION))) return TL_OK;
   if ((rc = col_ops_read(c->ops, &c->r, n, c->ord.order, c->ord.pref))) return rc;
   if (!(fields & TL_FIELD_IDS)) return TL_OK;
   /* Flags are a field of the operations: the spans' operations are only
@@ -785,15 +805,16 @@ static int get_ids(cstate *c, size_t n, uint32_t fields, tl_batch *b) {
   return rc;
 }
 
-/* A mode byte, the references of each span (BEST modes), the unit of each
-** time (TIME_UNITS), then n signed deltas; required when there are
-** spans. */
+/* A mode byte, the references of each span (mode `best`), the unit of
+** each time (TIME_UNITS), then n signed deltas; required when there are
+** spans.  Modes below `modes`. */
 typedef struct time_col {
   int mode;
   const uint8_t *sel, *exps;
 } time_col;
 
-static int get_deltas(cstate *c, unsigned kind, int modes, time_col *t, uint64_t *d, size_t n) {
+static int get_deltas(cstate *c, unsigned kind, int modes, int best, time_col *t, uint64_t *d,
+                      size_t n) {
   tl_rd rd;
   int rc = colr_get(&c->r, kind, 0, NAME(kind), &rd);
   *t = (time_col){0, NULL, NULL};
@@ -802,7 +823,7 @@ static int get_deltas(cstate *c, unsigned kind, int modes, time_col *t, uint64_t
   if (rd.err) return col_bad(c->e, NAME(kind), "missing");
   t->mode = byte & ~TIME_UNITS;
   if (t->mode >= modes) return col_bad(c->e, NAME(kind), "unknown mode %d", byte);
-  if ((t->mode == modes - 1 && !(t->sel = tl_rd_bytes(&rd, n))) ||
+  if ((t->mode == best && !(t->sel = tl_rd_bytes(&rd, n))) ||
       ((byte & TIME_UNITS) && !(t->exps = tl_rd_bytes(&rd, n))))
     return col_bad(c->e, NAME(kind), "truncated");
   for (size_t k = 0; t->exps && k < n; k++)
@@ -812,23 +833,40 @@ static int get_deltas(cstate *c, unsigned kind, int modes, time_col *t, uint64_t
   return rc ? rc : colr_done(&c->r, &rd, NAME(kind));
 }
 
+/* The durations stream (version 3): n signed integers in block order. */
+static int get_durations(cstate *c, size_t n, uint64_t *du) {
+  tl_rd rd;
+  int rc = colr_get(&c->r, COL_DURATIONS, 0, NAME(COL_DURATIONS), &rd);
+  if (!rc) rc = intcol_read(&rd, du, n, 1, NAME(COL_DURATIONS), c->e);
+  return rc ? rc : colr_done(&c->r, &rd, NAME(COL_DURATIONS));
+}
+
+/* The starts and ends into V_START and V_END: version 3 ends are starts
+** plus durations, version 1 and 2 ends deltas of their own. */
 static int get_times(cstate *c, size_t n) {
   uint64_t *ds = vec(c, V_VALS, n, sizeof *ds), *de = vec(c, V_VALS2, n, sizeof *de);
   uint64_t *st = vec(c, V_START, n, sizeof *st), *en = vec(c, V_END, n, sizeof *en);
-  time_col ts, te;
-  if (!ds || !de || !st || !en) return c->e->rc;
-  int rc = get_deltas(c, COL_STARTS, START_MODES, &ts, ds, n);
-  if (!rc) rc = get_deltas(c, COL_ENDS, END_MODES, &te, de, n);
+  uint64_t *du = c->r.durations ? vec(c, V_DUR, n, sizeof *du) : NULL;
+  time_col ts, te = {0, NULL, NULL};
+  if (!ds || !de || !st || !en || (c->r.durations && !du)) return c->e->rc;
+  int rc = get_deltas(c, COL_STARTS, START_MODES, START_BEST, &ts, ds, n);
+  if (!rc && du) rc = get_durations(c, n, du);
+  else if (!rc) rc = get_deltas(c, COL_ENDS, END_MODES, END_BEST, &te, de, n);
   if (rc) return rc;
   const uint32_t *order = c->ord.order;
   /* In the order: a start may refer to an earlier span's end. */
   for (size_t k = 0; k < n; k++) {
     size_t i = order[k];
-    int rs = ts.sel ? ts.sel[k] : ts.mode, re = te.sel ? te.sel[k] : te.mode, ok, sign;
-    uint64_t base = start_base(c, rs, i, k ? (int64_t)order[k - 1] : -1, st, en, &ok);
+    int rs = ts.sel ? ts.sel[k] : ts.mode, re = te.sel ? te.sel[k] : te.mode, ok = 1, sign;
+    uint64_t base = 0;
+    if (rs < START_BEST) base = start_base(c, rs, i, k ? (int64_t)order[k - 1] : -1, st, en, &ok);
     if (ts.sel && (rs >= START_BEST || !ok))
       return col_bad(c->e, NAME(COL_STARTS), "span %zu: bad reference %d", i, rs);
     st[i] = from_delta(ds[k], base, 1, ts.exps ? ts.exps[k] : 0);
+    if (du) {
+      en[i] = st[i] + du[i];
+      continue;
+    }
     base = end_base(c, re, i, st, en, &sign, &ok);
     if (te.sel && (re >= END_BEST || !ok))
       return col_bad(c->e, NAME(COL_ENDS), "span %zu: bad reference %d", i, re);
@@ -1174,6 +1212,28 @@ static int col_decode_cols(void *state, const uint8_t *p, size_t len, size_t n, 
   return TL_OK;
 }
 
+/* The durations alone (codec.h): from the first bytes of a version 3
+** payload, its directory, head check and durations stream; a version 1 or
+** 2 payload has none of its own, and takes the whole payload and the time
+** decode of decode_cols. */
+static int col_decode_durations(void *state, const uint8_t *p, size_t avail, size_t len,
+                                size_t n, uint64_t *out, size_t *need, tl_err *e) {
+  cstate *c = state;
+  c->e = c->r.e = e;
+  c->want = NULL;
+  int rc = colr_open_part(&c->r, p, avail, len, need);
+  if (rc || *need) return rc;
+  if (c->r.durations) return get_durations(c, n, out);
+  if (avail < len) {
+    *need = len;
+    return TL_OK;
+  }
+  if ((rc = get_ids(c, n, TL_FIELD_TIMES, NULL)) || (rc = get_times(c, n))) return rc;
+  const uint64_t *st = c->v[V_START].p, *en = c->v[V_END].p;
+  for (size_t i = 0; i < n; i++) out[i] = en[i] - st[i];
+  return TL_OK;
+}
+
 /* ---- dictionaries ------------------------------------------------------------ */
 
 /* The text streams of spans[0..n) (those a dictionary serves), one after
@@ -1284,8 +1344,11 @@ const tl_codec_vt tl_codec_columnar = {
     .name = "columnar",
     .id = TL_CODEC_COLUMNAR,
     /* 2: times in their own units (TIME_UNITS).  Version 1 payloads are
-    ** version 2 payloads that do not use it, and read the same. */
-    .version = 2,
+    ** version 2 payloads that do not use it, and read the same.  3: the
+    ** durations and head check streams instead of end_ns;
+    ** a payload is read by the rules of what it holds (durations or not),
+    ** so that the version in the envelope need not be passed down. */
+    .version = 3,
     .partial = 1,
     .create = col_create,
     .destroy = col_destroy,
@@ -1295,6 +1358,7 @@ const tl_codec_vt tl_codec_columnar = {
     .add_dict = col_add_dict,
     .decode_traces = col_decode_traces,
     .decode_cols = col_decode_cols,
+    .decode_durations = col_decode_durations,
 };
 
 /* ---- stream listing (tracelite_columns) ------------------------------------- */
@@ -1319,7 +1383,9 @@ int tl_columnar_streams(void *state, const uint8_t *blob, size_t len, tl_columna
   for (size_t i = 0; i < c->r.ns && !rc; i++) {
     const col_stream *s = &c->r.s[i];
     tl_buf_reset(&c->tmp);
-    if (s->kind < COL_ATTRS) {
+    if (s->kind == COL_DURATIONS && s->index == COL_CHECK_INDEX) {
+      tl_buf_puts(&c->tmp, "(head check)");
+    } else if (s->kind < COL_ATTRS) {
       tl_buf_puts(&c->tmp, NAME(s->kind));
     } else {
       int set = (int)(s->kind - COL_ATTRS) / 8, part = (int)(s->kind - COL_ATTRS) % 8;

@@ -13,8 +13,12 @@
 #include "codec_internal.h"
 
 /* Stream kinds (directory order is kind, then index).  Attribute sets
-** (span, event, link attributes) take kinds COL_ATTRS + 8 * set + part. */
+** (span, event, link attributes) take kinds COL_ATTRS + 8 * set + part.
+** Kind 0 (payload version 3) sorts first, so that its streams' stored
+** bytes follow the directory: index 0 the durations, index 1 the head
+** check (COL_CHECK_INDEX), a CRC-32 of every byte before its own. */
 enum {
+  COL_DURATIONS = 0,
   COL_TRACE_IDS = 1, COL_TRACE_REFS, COL_SPAN_IDS, COL_PARENTS, COL_PARENT_IDS, COL_STARTS,
   COL_ENDS, COL_OPS, COL_OP_REFS, COL_NAMES, COL_STATUS, COL_STATUS_MSGS, COL_TRACE_STATES,
   COL_RESOURCES, COL_SCOPES, COL_DROPPED,
@@ -30,6 +34,9 @@ enum { AP_COLUMNS, AP_SHAPES, AP_REFS, AP_DROPPED, AP_VALUES };
 ** what bounds the memory a crafted block can make the decoder allocate. */
 #define COL_MAX_ITEMS (1u << 22)
 
+#define COL_CHECK_INDEX 1
+#define COL_CHECK_SIZE 4
+
 /* Candidate encodings of one stream that the writer compares. */
 #define COL_MAX_CAND 16
 /* Whether item i of a decode is to be filled in (want: NULL for all). */
@@ -43,6 +50,7 @@ typedef struct col_writer {
   uint32_t dict, kind_dict; /* the table's dictionary; the one the stream uses */
   tl_buf dir, data;
   unsigned count, last_kind, last_index;
+  size_t check_at; /* where the head check sits in data; SIZE_MAX: none */
   tl_buf cand[COL_MAX_CAND], packed[COL_MAX_CAND];
   tl_vec prep; /* integer columns' values as written */
   tl_err *e;
@@ -64,6 +72,12 @@ typedef struct col_writer {
 /* Adds a stream (nothing when n is 0: an absent stream reads as empty),
 ** compressed when that makes it smaller. */
 int colw_put(col_writer *w, unsigned kind, unsigned index, const void *raw, size_t n);
+/* Adds the head check stream (kind 0, index COL_CHECK_INDEX), filled in
+** by colw_finish once the directory is final. */
+int colw_put_head_check(col_writer *w);
+/* Appends the payload (dictionary id, stream count, directory, streams) to
+** out, with the head check when there is one. */
+void colw_finish(col_writer *w, tl_buf *out);
 /* Scratch candidate i, emptied. */
 tl_buf *colw_cand(col_writer *w, int i);
 /* Which of candidates 0..ncand-1 is the smallest after compression. */
@@ -112,14 +126,21 @@ typedef struct col_stream {
 typedef struct col_reader {
   tl_zs *zs;
   uint32_t dict;
+  int durations; /* the payload has them (version 3 rules) */
   col_stream *s;
   size_t ns, cap;
   tl_err *e;
 } col_reader;
 
-/* Reads the directory of payload p[0..len) (zs and e set by the caller);
-** the payload must outlive the reader's use. */
+/* Reads the directory of payload p[0..len) (zs and e set by the caller)
+** and checks the head check when there is one; the payload must outlive
+** the reader's use. */
 int colr_open(col_reader *r, const uint8_t *p, size_t len);
+/* The same from the first avail bytes of a payload of len: TL_OK with
+** *need 0 when the directory (and the head check, which covers it and the
+** durations) could be read and checked, else with avail < *need <= len,
+** the bytes to go on.  Only the streams within avail may be read. */
+int colr_open_part(col_reader *r, const uint8_t *p, size_t avail, size_t len, size_t *need);
 void colr_free(col_reader *r);
 
 /* The content of a stream (empty when absent), decompressed on first use;

@@ -12,7 +12,12 @@
 **              LEB128 content length (codings 1 and 2 only)
 **   the stored bytes of the k streams, back to back, to the end
 ** Entries are in strictly increasing (kind, index) order, so each stream is
-** there at most once; an absent stream has no content.
+** there at most once; an absent stream has no content.  Version 3 puts the
+** durations (kind 0, index 0) first and the head check (0.1) after them:
+** the CRC-32 of every payload byte before the check's own, so that a reader
+** of the first few KB (colr_open_part) can trust them without the rest, and
+** colr_open checks it too, so that every entry point refuses the same
+** damaged payloads.
 **
 ** Why measure instead of guessing: which form of an integer column is
 ** smaller (LEB128 or byte planes) depends on the data, and zstd decides the
@@ -23,6 +28,7 @@
 */
 #include "columnar_internal.h"
 
+#include <libdeflate.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +101,33 @@ int colw_put(col_writer *w, unsigned kind, unsigned index, const void *raw, size
   tl_buf *c = colw_cand(w, 0);
   tl_buf_append(c, raw, n);
   return colw_put_best(w, kind, index, 1);
+}
+
+int colw_put_head_check(col_writer *w) {
+  static const uint8_t zero[COL_CHECK_SIZE];
+  int rc = put_entry(w, COL_DURATIONS, COL_CHECK_INDEX, 0, zero, sizeof zero, sizeof zero);
+  if (!rc) w->check_at = w->data.n - sizeof zero;
+  return rc;
+}
+
+static void put_le32(uint8_t *p, uint32_t v) {
+  for (int b = 0; b < 4; b++) p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static uint32_t get_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void colw_finish(col_writer *w, tl_buf *out) {
+  size_t start = out->n;
+  tl_buf_varint(out, w->dict);
+  tl_buf_varint(out, w->count);
+  tl_buf_append(out, w->dir.p, w->dir.n);
+  size_t data = out->n;
+  tl_buf_append(out, w->data.p, w->data.n);
+  if (out->oom || w->check_at == SIZE_MAX) return;
+  uint8_t *check = (uint8_t *)out->p + data + w->check_at;
+  put_le32(check, libdeflate_crc32(0, out->p + start, (size_t)(check - (uint8_t *)out->p) - start));
 }
 
 tl_buf *colw_cand(col_writer *w, int i) {
@@ -532,23 +565,69 @@ static int known_stream(uint64_t kind, uint64_t index) {
     uint64_t part = (kind - COL_ATTRS) % 8;
     return part == AP_VALUES ? index < COL_MAX_ITEMS : part < AP_VALUES && index == 0;
   }
+  if (kind == COL_DURATIONS) return index <= COL_CHECK_INDEX;
   return index == 0 && ((kind >= COL_TRACE_IDS && kind <= COL_DROPPED) ||
                         (kind >= COL_EVENT_COUNTS && kind <= COL_EVENT_NAMES) ||
                         (kind >= COL_LINK_COUNTS && kind <= COL_LINK_FLAGS));
 }
 
-int colr_open(col_reader *r, const uint8_t *p, size_t len) {
+/* Version 3 rules, once the directory is read: durations come with the
+** head check right after them and without the end_ns stream; the check
+** holds the CRC-32 of every payload byte before it.  *need: the bytes up
+** to the check's end when they are not all in p[0..avail) yet. */
+static int check_head(col_reader *r, const uint8_t *p, size_t avail, size_t dir_end,
+                      size_t *need) {
+  const col_stream *s = r->s;
+  size_t ns = r->ns;
+  int has_check = (ns > 0 && s[0].kind == COL_DURATIONS && s[0].index == COL_CHECK_INDEX) ||
+                  (ns > 1 && s[1].kind == COL_DURATIONS && s[1].index == COL_CHECK_INDEX);
+  r->durations = ns > 0 && s[0].kind == COL_DURATIONS && s[0].index == 0;
+  if (!r->durations)
+    return has_check ? tl_err_set(r->e, TL_EFORMAT,
+                                  "columnar payload: a head check without durations")
+                     : TL_OK;
+  if (!has_check || s[1].coding != 0 || s[1].stored != COL_CHECK_SIZE)
+    return tl_err_set(r->e, TL_EFORMAT,
+                      "columnar payload: durations without a head check of %d raw bytes after "
+                      "them", COL_CHECK_SIZE);
+  if (find_stream(r, COL_ENDS, 0))
+    return tl_err_set(r->e, TL_EFORMAT, "columnar payload: stream end_ns beside durations");
+  size_t at = dir_end + s[0].stored;
+  if (at + COL_CHECK_SIZE > avail) {
+    *need = at + COL_CHECK_SIZE;
+    return TL_OK;
+  }
+  uint32_t want = get_le32(p + at), got = libdeflate_crc32(0, p, at);
+  if (want != got)
+    return tl_err_set(r->e, TL_EFORMAT,
+                      "columnar payload: head check %08x, the directory and durations give "
+                      "%08x", want, got);
+  return TL_OK;
+}
+
+/* The directory of p[0..len), read from p[0..avail): a truncation before
+** avail == len asks for more (*need) instead of failing. */
+int colr_open_part(col_reader *r, const uint8_t *p, size_t avail, size_t len, size_t *need) {
   tl_rd rd;
-  tl_rd_init(&rd, p, len);
+  tl_rd_init(&rd, p, avail);
   r->ns = 0;
+  r->durations = 0;
+  *need = 0;
+  /* More bytes for a directory cut short by avail: twice as many, which
+  ** reads a directory of any size in a few steps. */
+  size_t more = avail < len ? (len - avail > avail + 64 ? 2 * avail + 64 : len) : 0;
   uint64_t dict = tl_rd_varint(&rd), k = tl_rd_varint(&rd);
-  if (rd.err) return tl_err_set(r->e, TL_EFORMAT, "columnar payload: truncated directory");
+  if (rd.err) {
+    if (more) *need = more;
+    return more ? TL_OK : tl_err_set(r->e, TL_EFORMAT, "columnar payload: truncated directory");
+  }
   if (dict > UINT32_MAX || !tl_zs_has_dict(r->zs, (uint32_t)dict))
     return tl_err_set(r->e, TL_EFORMAT, "columnar payload: dictionary %llu is not known",
                       (unsigned long long)dict);
   r->dict = (uint32_t)dict;
   /* An entry takes at least four bytes. */
-  if (k > tl_rd_left(&rd) / 4)
+  size_t left = len - (avail - tl_rd_left(&rd));
+  if (k > left / 4)
     return tl_err_set(r->e, TL_EFORMAT,
                       "columnar payload: directory claims %llu streams, more than fit",
                       (unsigned long long)k);
@@ -565,7 +644,10 @@ int colr_open(col_reader *r, const uint8_t *p, size_t len) {
     uint64_t kind = tl_rd_varint(&rd), index = tl_rd_varint(&rd);
     uint8_t coding = tl_rd_u8(&rd);
     uint64_t stored = tl_rd_varint(&rd), raw = coding ? tl_rd_varint(&rd) : stored;
-    if (rd.err) return tl_err_set(r->e, TL_EFORMAT, "columnar payload: truncated directory");
+    if (rd.err) {
+      if (more) *need = more;
+      return more ? TL_OK : tl_err_set(r->e, TL_EFORMAT, "columnar payload: truncated directory");
+    }
     if (!known_stream(kind, index))
       return tl_err_set(r->e, TL_EFORMAT, "columnar payload: unknown stream %llu.%llu",
                         (unsigned long long)kind, (unsigned long long)index);
@@ -592,18 +674,27 @@ int colr_open(col_reader *r, const uint8_t *p, size_t len) {
     s->raw = (size_t)raw;
     s->ready = 0;
   }
-  if (total_stored != tl_rd_left(&rd))
+  size_t dir_end = avail - tl_rd_left(&rd);
+  if (total_stored != len - dir_end)
     return tl_err_set(r->e, TL_EFORMAT,
                       "columnar payload: the directory accounts for %llu bytes of streams, "
                       "%zu follow",
-                      (unsigned long long)total_stored, tl_rd_left(&rd));
-  const uint8_t *at = rd.p;
+                      (unsigned long long)total_stored, len - dir_end);
+  /* Streams past avail have no bytes yet (and no pointer past them). */
+  size_t at = dir_end;
   for (uint64_t i = 0; i < k; i++) {
-    r->s[i].p = at;
+    r->s[i].p = at + r->s[i].stored <= avail ? p + at : NULL;
     at += r->s[i].stored;
   }
   r->ns = (size_t)k;
-  return TL_OK;
+  int rc = check_head(r, p, avail, dir_end, need);
+  if (rc || *need) r->ns = 0;
+  return rc;
+}
+
+int colr_open(col_reader *r, const uint8_t *p, size_t len) {
+  size_t need;
+  return colr_open_part(r, p, len, len, &need);
 }
 
 void colr_free(col_reader *r) {

@@ -16,7 +16,11 @@
 **     (ids and times into arrays) gives every id, time, flag and trace
 **     state, decode_traces (the spans of one trace filled in) the spans of
 **     that trace field by field (as canonical NDJSON) and the ids and times
-**     of the others, as the full decode gives them.
+**     of the others, as the full decode gives them; decode_durations (end -
+**     start of each span, from as few bytes as it needs), whole and fed in
+**     growing prefixes the way the store reads a blob, gives the same
+**     result both ways, never asks for bytes it has or past the blob, and
+**     succeeds with the full decode's durations whenever that succeeds.
 ** Any violation aborts, which libFuzzer and the replay driver report.
 */
 #ifndef TL_FUZZ_CODEC_H
@@ -141,6 +145,53 @@ static void fuzz_traces(const tl_codec_vt *vt, void *st, const uint8_t *data, si
   tl_batch_free(b);
 }
 
+/* decode_durations of data[0..size) from its first `first` bytes (or
+** all), growing to what it asks for, each time in a buffer of exactly that
+** size; the message into e. */
+static int fuzz_durations_from(const tl_codec_vt *vt, void *st, const uint8_t *data, size_t size,
+                               size_t first, uint64_t *out, size_t *n, tl_err *e) {
+  size_t avail = size < first ? size : first, need = 0;
+  int rc;
+  for (;;) {
+    uint8_t *q = malloc(avail ? avail : 1);
+    if (!q) abort();
+    if (avail) memcpy(q, data, avail);
+    rc = tl_block_decode_durations(vt, st, q, avail, size, out, n, &need, e);
+    free(q);
+    if (rc == TL_EMISUSE) abort(); /* it asked for bytes it had, or past the blob */
+    if (rc || !need) return rc;
+    if (need <= avail || need > size) abort();
+    avail = need;
+  }
+}
+
+/* decode_durations of data, whole and in prefixes; full as for fuzz_cols. */
+static void fuzz_durations(const tl_codec_vt *vt, void *st, const uint8_t *data, size_t size,
+                           tl_batch *full) {
+  size_t count = 0;
+  tl_err e = {0};
+  if (tl_block_span_count(data, size, &count, &e)) count = 0;
+  uint64_t *whole = malloc((count ? count : 1) * sizeof *whole);
+  uint64_t *part = malloc((count ? count : 1) * sizeof *part);
+  if (!whole || !part) abort();
+  size_t nw = 0, np = 0;
+  tl_err_clear(&e);
+  int rc = fuzz_durations_from(vt, st, data, size, SIZE_MAX, whole, &nw, &e);
+  if (rc > 0 || (rc && (!e.msg[0] || nw))) abort();
+  if (full && (rc || nw + 1 != tl_batch_count(full))) abort();
+  for (size_t i = 0; full && i < nw; i++) {
+    const tl_span *y = tl_batch_span(full, i + 1);
+    if (whole[i] != y->end_ns - y->start_ns) abort();
+  }
+  tl_err ep = {0};
+  int rcp = fuzz_durations_from(vt, st, data, size, TL_BLOCK_ENVELOPE_MAX, part, &np, &ep);
+  if (rcp != rc || np != nw || (rc && strcmp(e.msg, ep.msg)) ||
+      (nw && memcmp(whole, part, nw * sizeof *whole)))
+    abort();
+  free(whole);
+  free(part);
+}
+
 /* Decodes data as a block of vt, with dictionary 1 = dict when dict_len. */
 static int fuzz_codec(const tl_codec_vt *vt, const uint8_t *dict, size_t dict_len,
                       const uint8_t *data, size_t size) {
@@ -158,6 +209,7 @@ static int fuzz_codec(const tl_codec_vt *vt, const uint8_t *dict, size_t dict_le
   fuzz_partial(vt, st, data, size, rc == TL_OK ? b : NULL);
   if (vt->decode_cols) fuzz_cols(vt, st, data, size, rc == TL_OK ? b : NULL);
   if (vt->decode_traces) fuzz_traces(vt, st, data, size, rc == TL_OK ? b : NULL);
+  if (vt->decode_durations) fuzz_durations(vt, st, data, size, rc == TL_OK ? b : NULL);
   size_t n;
   if (rc != TL_OK) {
     if (rc > 0 || !e.msg[0] || tl_batch_count(b) != 1) abort();

@@ -6,6 +6,7 @@ cbor_zstd, and tracelite_columns() accounts for every byte of a columnar
 table's blocks."""
 import os
 import unittest
+import zlib
 
 from test_import import all_trace_files, is_metadata
 from tlhelp import TRACES, connect
@@ -104,6 +105,135 @@ class PartialQueries(unittest.TestCase):
         self.assertLess(size["columnar"], size["relational"])
 
 
+class DurationsAlone(unittest.TestCase):
+    """A scan that reads duration_ns and nothing else reads, of each
+    columnar blob, only its head: the stream directory, the durations and
+    the head's own CRC-32.  It must give exactly what a full decode gives
+    (cbor_zstd as the reference), in block order, and a damaged head must
+    be refused as any damaged block is."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.db = connect()
+        for fmt in ("columnar", "cbor_zstd"):
+            cls.db.execute(f"CREATE VIRTUAL TABLE {fmt} USING tracelite(format={fmt}, block_spans=1000)")
+            cls.db.execute(f"INSERT INTO {fmt} SELECT * FROM trace_generate(300, 7)")
+            for rel in NEZHA_SAMPLES:
+                cls.db.execute(f"INSERT INTO {fmt} " + file_sql(os.path.join(TRACES, rel)))
+            # A block of a few spans: its whole blob is the first read.
+            cls.db.execute(f"INSERT INTO {fmt} SELECT * FROM trace_generate(1, 3)")
+
+    def same(self, query, args=()):
+        want = self.db.execute(query.format(t="cbor_zstd"), args).fetchall()
+        self.assertEqual(self.db.execute(query.format(t="columnar"), args).fetchall(), want)
+        return want
+
+    def test_durations_equal_a_full_decode(self):
+        rows = self.same("SELECT rowid, duration_ns FROM {t} ORDER BY rowid")
+        self.assertGreater(len(rows), 10000)
+        self.assertGreater(len({r[1] for r in rows}), 1000)
+        self.same("SELECT sum(duration_ns), count(duration_ns), min(duration_ns), max(duration_ns) FROM {t}")
+        self.same("SELECT duration_ns FROM {t} WHERE duration_ns > 5000000 ORDER BY 1")
+        # Filters on the times or ids, and other columns beside: the times.
+        lo = self.db.execute("SELECT min(start_ns) + 1000000 FROM cbor_zstd").fetchone()[0]
+        self.same("SELECT count(*), sum(duration_ns) FROM {t} WHERE start_ns >= ?", (lo,))
+        self.same("SELECT count(*), sum(duration_ns) FROM {t} WHERE end_ns < ?", (lo,))
+        tid = self.db.execute("SELECT trace_id FROM cbor_zstd LIMIT 1").fetchone()[0]
+        self.same("SELECT span_id, duration_ns FROM {t} WHERE trace_id = ? ORDER BY 1", (tid,))
+        pairs = self.db.execute("SELECT duration_ns, end_ns - start_ns FROM columnar").fetchall()
+        self.assertEqual([a for a, _ in pairs], [b for _, b in pairs])
+
+    def test_deleted_and_unwritten_spans(self):
+        db = connect()
+        db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=columnar, block_spans=500)")
+        db.execute("INSERT INTO t SELECT * FROM trace_generate(60, 4)")
+        db.commit()
+        db.execute("BEGIN")
+        db.execute("DELETE FROM t WHERE rowid % 3 = 0")
+        db.execute("INSERT INTO t SELECT * FROM trace_generate(5, 6)")  # not yet in a block
+        want = db.execute("SELECT sum(end_ns - start_ns), count(*) FROM t").fetchone()
+        self.assertEqual(db.execute("SELECT sum(duration_ns), count(duration_ns) FROM t").fetchone(), want)
+        db.execute("ROLLBACK")
+
+
+class DurationsHead(unittest.TestCase):
+    """What the durations read checks: the head alone, by its own CRC-32."""
+
+    def setUp(self):
+        self.db = connect()
+        self.db.execute("CREATE VIRTUAL TABLE t USING tracelite(format=columnar)")
+        self.db.execute("INSERT INTO t SELECT * FROM trace_generate(150, 9)")
+        self.db.commit()
+        self.data = self.db.execute("SELECT data FROM t_blocks WHERE id = 1").fetchone()[0]
+        self.total = self.db.execute("SELECT sum(duration_ns) FROM t").fetchone()[0]
+
+    def flip(self, at):
+        data = bytearray(self.data)
+        data[at] ^= 0x40
+        # The row's CRC is left as it was: what tells the damage is the
+        # whole blob's CRC, or the head's own.
+        self.db.execute("UPDATE t_blocks SET data = ? WHERE id = 1", (bytes(data),))
+
+    def error(self, sql):
+        with self.assertRaises(Exception) as cm:
+            self.db.execute(sql).fetchall()
+        return str(cm.exception)
+
+    def test_damage_past_the_head_is_not_read(self):
+        self.assertGreater(len(self.data), 3 * 4096)
+        self.flip(len(self.data) - 1)
+        self.assertEqual(self.db.execute("SELECT sum(duration_ns) FROM t").fetchone()[0], self.total)
+        crc = "tracelite: table t: block 1: the blob's CRC-32 is "
+        self.assertTrue(self.error("SELECT sum(start_ns) FROM t").startswith(crc))
+        self.assertTrue(self.error("INSERT INTO t(t) VALUES('integrity-check')").startswith(crc))
+
+    def head(self):
+        """Where the payload starts, and the durations and head check
+        streams in it (docs/format.md: envelope, then the directory)."""
+        d = self.data
+        def leb(at):
+            v = shift = 0
+            while True:
+                v |= (d[at] & 0x7F) << shift
+                shift += 7
+                at += 1
+                if d[at - 1] < 0x80:
+                    return v, at
+        _, at = leb(6)  # the span count, after magic, codec and version
+        payload = at
+        _, at = leb(at)  # dictionary id
+        k, at = leb(at)
+        stored = []
+        for _ in range(k):
+            kind, at = leb(at)
+            index, at = leb(at)
+            coding = d[at]
+            n, at = leb(at + 1)
+            if coding:
+                _, at = leb(at)
+            stored.append((kind, index, n))
+        self.assertEqual(stored[:2], [(0, 0, stored[0][2]), (0, 1, 4)])
+        return payload, at, at + stored[0][2]  # payload, durations, head check
+
+    def test_damage_in_the_head_is_refused(self):
+        payload, durations, check = self.head()
+        want = int.from_bytes(self.data[check:check + 4], "little")
+        self.flip(payload + 1)  # the stream count: the directory no longer adds up
+        self.assertTrue(self.error("SELECT sum(duration_ns) FROM t").startswith(
+            "tracelite: table t: block 1: columnar payload: the directory accounts for "))
+        for at in (durations, durations + 10, check - 1):
+            with self.subTest(at=at):
+                self.flip(at)
+                got = zlib.crc32(self.db.execute("SELECT data FROM t_blocks").fetchone()[0][payload:check])
+                self.assertEqual(self.error("SELECT sum(duration_ns) FROM t"),
+                                 "tracelite: table t: block 1: columnar payload: head check %08x, "
+                                 "the directory and durations give %08x" % (want, got))
+        self.flip(check)
+        self.assertEqual(self.error("SELECT sum(duration_ns) FROM t"),
+                         "tracelite: table t: block 1: columnar payload: head check %08x, "
+                         "the directory and durations give %08x" % (want ^ 0x40, zlib.crc32(self.data[payload:check])))
+
+
 class ColumnsFunction(unittest.TestCase):
     def test_every_byte_is_accounted_for(self):
         db = connect()
@@ -113,15 +243,18 @@ class ColumnsFunction(unittest.TestCase):
         rows = db.execute("SELECT column, blocks, bytes, raw_bytes, bytes_per_span, share "
                           "FROM tracelite_columns('t')").fetchall()
         names = [r[0] for r in rows]
-        for name in ("span_ids", "trace_ids", "start_ns", "end_ns", "ops", "names", "resources",
-                     "(directory)", "attributes.http.request.method", "events.attributes.exception.type"):
+        for name in ("span_ids", "trace_ids", "start_ns", "durations", "(head check)", "ops", "names",
+                     "resources", "(directory)", "attributes.http.request.method",
+                     "events.attributes.exception.type"):
             self.assertIn(name, names)
+        self.assertNotIn("end_ns", names)  # ends are starts plus durations
         self.assertEqual(rows[0][0], "span_ids")  # random ids dominate
         spans, blocks, stored = db.execute("SELECT sum(n), count(*), sum(length(data)) FROM t_blocks").fetchone()
         self.assertEqual(sum(r[2] for r in rows), stored)
         self.assertAlmostEqual(dict((r[0], r[4]) for r in rows)["span_ids"], 8.0)
         self.assertAlmostEqual(sum(r[5] for r in rows), 1.0)
         self.assertEqual(dict((r[0], r[1]) for r in rows)["(directory)"], blocks)
+        self.assertEqual(dict((r[0], r[2]) for r in rows)["(head check)"], 4 * blocks)
         self.assertGreater(spans, 0)
         self.assertTrue(all(r[3] >= r[2] or r[0] in ("(directory)",) for r in rows if r[0] != "span_ids"))
 

@@ -13,7 +13,12 @@
 ** truncation and corruption of a block is refused cleanly with no span
 ** left in the batch, and crafted directories and streams with exact
 ** messages; the encoder refuses what it cannot write; dictionaries train,
-** are recorded by id and are required.
+** are recorded by id and are required.  Payload version 3: decode_durations
+** gives the full decode's end - start of every span of every block above,
+** fed in prefixes as the store reads a blob and all at once, and reads a
+** large block only in part; crafted durations and head checks are
+** refused with exact messages by every entry point; the blocks version 2
+** wrote (testdata/columnar/v2/) decode to the NDJSON they did.
 **
 ** Lines starting with "# " are information (bytes per span per stream and
 ** speeds), not assertions.
@@ -23,9 +28,15 @@
 #include "../fuzz/fuzz_codec_columnar_dict.h"
 #include "codec_check.h"
 
+#include <libdeflate.h>
 #include <zstd.h>
 
 static const tl_codec_vt *const vt = &tl_codec_columnar;
+
+/* Below, with the other paths than decode(). */
+static void check_fast_paths(tl_batch *b, const char *what);
+static int durations_of(void *st, const uint8_t *blob, size_t len, size_t first, uint64_t **out,
+                        size_t *n, size_t *read, tl_err *e);
 
 /* Encodes all spans of b, decodes them with fields, and compares ids and
 ** times, and flags (0 without TL_FIELD_IDS, which they need). */
@@ -58,9 +69,10 @@ TEST(registered_by_name_and_id) {
   CHECK(tl_codec_by_name("columnar") == vt);
   CHECK(tl_codec_by_id(TL_CODEC_COLUMNAR) == vt);
   CHECK_INT(vt->id, 5);
-  CHECK_INT(vt->version, 2);
+  CHECK_INT(vt->version, 3);
   CHECK_INT(vt->partial, 1);
   CHECK(vt->train != NULL && vt->add_dict != NULL);
+  CHECK(vt->decode_cols != NULL && vt->decode_traces != NULL && vt->decode_durations != NULL);
 }
 
 TEST(every_value_type_round_trips) {
@@ -122,6 +134,7 @@ TEST(odd_parent_structures_round_trip) {
   s[7]->end_ns = 2;
   memcpy(s[7]->parent_span_id, s[6]->span_id, 8);
   check_round_trip(vt, b, 1);
+  check_fast_paths(b, "odd parents");
   tl_batch_free(b);
 }
 
@@ -247,11 +260,11 @@ TEST(streams_are_listed_by_name) {
   memset(&l, 0, sizeof l);
   CHECK_INT(tl_columnar_streams(st, (const uint8_t *)blob.p, blob.n, on_stream, &l, &e), TL_OK);
   CHECK_STR(l.names,
-            "trace_ids trace_refs span_ids parents start_ns end_ns ops op_refs names "
-            "status_codes resources scopes attributes.columns attributes.shapes "
+            "durations (head check) trace_ids trace_refs span_ids parents start_ns ops op_refs "
+            "names status_codes resources scopes attributes.columns attributes.shapes "
             "attributes.http.method attributes.http.url attributes.http.status_code "
             "attributes.db.statement attributes.net.peer.name");
-  CHECK_INT(l.count, 19);
+  CHECK_INT(l.count, 20);
   CHECK(l.stored + 9 + 4 * l.count <= blob.n);
   tl_err_clear(&e);
   CHECK_INT(tl_columnar_streams(st, (const uint8_t *)blob.p, 5, on_stream, &l, &e), TL_EFORMAT);
@@ -275,6 +288,23 @@ TEST(every_truncation_is_refused) {
     decode_error(vt, st, q, len, &e);
     if (e.rc != TL_EFORMAT && !bad++)
       UNIT_FAIL("truncated to %zu bytes: rc %d (%.300s)", len, e.rc, e.msg);
+    /* decode_durations of the cut blob as a whole one, and of its first
+    ** bytes as the part of a whole one that they are. */
+    uint64_t *d;
+    size_t n, read;
+    int rc = durations_of(st, q, len, SIZE_MAX, &d, &n, &read, &e);
+    free(d);
+    if ((rc != TL_EFORMAT || n) && !bad++)
+      UNIT_FAIL("truncated to %zu bytes: decode_durations rc %d (%.300s)", len, rc, e.msg);
+    if (len >= TL_BLOCK_ENVELOPE_MAX) {
+      size_t need = 0;
+      d = malloc(16 * sizeof *d);
+      rc = tl_block_decode_durations(vt, st, q, len, blob.n, d, &n, &need, &e);
+      if ((rc || (need && (need <= len || need > blob.n))) && !bad++)
+        UNIT_FAIL("%zu bytes of %zu: decode_durations rc %d, need %zu (%.300s)", len, blob.n, rc,
+                  need, e.msg);
+      free(d);
+    }
     free(q);
   }
   tl_buf_free(&blob);
@@ -302,9 +332,8 @@ TEST(flipped_bytes_never_crash) {
 /* Decodes a hand-made payload (hex, spaces ignored) claiming n spans, in
 ** an envelope of payload version `version`; the first span's start and end
 ** into *start, *end when it decodes. */
-static const char *payload_error_v(const char *hex, size_t n, int version, uint64_t *start,
-                                   uint64_t *end) {
-  static tl_err e;
+/* Appends the bytes of hex (spaces ignored) to out. */
+static void hex_bytes(const char *hex, tl_buf *out) {
   uint8_t raw[512];
   char digits[1024];
   size_t k = 0;
@@ -312,12 +341,23 @@ static const char *payload_error_v(const char *hex, size_t n, int version, uint6
     if (*h != ' ') digits[k++] = *h;
   long len = tl_hex_decode(digits, k, raw, sizeof raw);
   CHECK(len >= 0);
+  if (len > 0) tl_buf_append(out, raw, (size_t)len);
+}
+
+/* The envelope of a block of n spans in payload version `version`. */
+static void envelope(tl_buf *blob, size_t n, int version) {
+  tl_buf_append(blob, "TLB\x01\x05", 5);
+  tl_buf_putc(blob, (char)version);
+  tl_buf_varint(blob, n);
+}
+
+static const char *payload_error_v(const char *hex, size_t n, int version, uint64_t *start,
+                                   uint64_t *end) {
+  static tl_err e;
   tl_buf blob;
   tl_buf_init(&blob);
-  tl_buf_append(&blob, "TLB\x01\x05", 5);
-  tl_buf_putc(&blob, (char)version);
-  tl_buf_varint(&blob, n);
-  tl_buf_append(&blob, raw, (size_t)len);
+  envelope(&blob, n, version);
+  hex_bytes(hex, &blob);
   void *st = new_state(vt, NULL);
   tl_batch *out = tl_batch_new();
   tl_err_clear(&e);
@@ -423,9 +463,266 @@ TEST(crafted_payloads_are_refused_exactly) {
   /* A newer payload version is refused before the codec sees it. */
   snprintf(hex, sizeof hex, "%s 00000100 00000100 %s", dir, op);
   CHECK_STR(payload_error_v(hex, 1, 2, NULL, NULL), "(decoded)");
-  CHECK_STR(payload_error_v(hex, 1, 3, NULL, NULL),
-            "block: columnar payload version 3, this build reads versions 1 to 2 (written by a "
+  CHECK_STR(payload_error_v(hex, 1, 3, NULL, NULL), "(decoded)");
+  CHECK_STR(payload_error_v(hex, 1, 4, NULL, NULL),
+            "block: columnar payload version 4, this build reads versions 1 to 3 (written by a "
             "newer tracelite?)");
+  /* A per-span reference past the modes (START_BEST, then a reference
+  ** byte). */
+  snprintf(hex, sizeof hex, "%s 0405000100 1003000100 %s", dir2, op);
+  CHECK_STR(payload_error_v(hex, 1, 2, NULL, NULL),
+            "columnar payload: stream start_ns: span 0: bad reference 5");
+}
+
+/* ---- version 3: durations and the head check ---------------------------------- */
+
+/* The durations of blob through decode_durations, fed the way the store
+** reads a blob: its first min(len, first) bytes, then as many as it asks
+** for, each time in a buffer of exactly that size (ASan sees any read
+** past it).  *read: the bytes it took.  The message into e. */
+static int durations_of(void *st, const uint8_t *blob, size_t len, size_t first, uint64_t **out,
+                        size_t *n, size_t *read, tl_err *e) {
+  size_t count = 0, need = 0, avail = len < first ? len : first;
+  tl_err_clear(e);
+  int rc = tl_block_span_count(blob, len, &count, e);
+  *out = malloc((count ? count : 1) * sizeof **out);
+  *n = 0;
+  for (int steps = 0; !rc && steps < 64; steps++) {
+    uint8_t *q = malloc(avail ? avail : 1);
+    memcpy(q, blob, avail);
+    rc = tl_block_decode_durations(vt, st, q, avail, len, *out, n, &need, e);
+    free(q);
+    if (rc == TL_EMISUSE) UNIT_FAIL("decode_durations misused: %.200s", e->msg);
+    if (rc || !need) break;
+    if (need <= avail || need > len) UNIT_FAIL("need %zu of %zu, having %zu", need, len, avail);
+    avail = need;
+  }
+  *read = avail;
+  return rc;
+}
+
+/* decode_durations of blob against full, the block's full decode: in
+** prefixes from 4096 bytes (and from the envelope's 16) and all at once,
+** end - start of every span, exactly. */
+static void check_durations(void *st, const tl_buf *blob, tl_batch *full, const char *what) {
+  static const size_t firsts[] = {4096, TL_BLOCK_ENVELOPE_MAX, SIZE_MAX};
+  for (size_t f = 0; f < 3; f++) {
+    uint64_t *d;
+    size_t n, read;
+    tl_err e = {0};
+    int rc = durations_of(st, (const uint8_t *)blob->p, blob->n, firsts[f], &d, &n, &read, &e);
+    if (rc) UNIT_FAIL("%.100s: decode_durations from %zu: %.300s", what, firsts[f], e.msg);
+    CHECK_INT(n, tl_batch_count(full));
+    for (size_t i = 0; i < n && i < tl_batch_count(full); i++) {
+      const tl_span *y = tl_batch_span(full, i);
+      if (d[i] != y->end_ns - y->start_ns) {
+        UNIT_FAIL("%.100s: span %zu: duration %llu, the full decode %llu", what, i,
+                  (unsigned long long)d[i], (unsigned long long)(y->end_ns - y->start_ns));
+        break;
+      }
+    }
+    /* Version 3 holds its durations right after the directory: a block
+    ** larger than what was read first is not read whole. */
+    if (!rc && firsts[f] == 4096 && blob->n > 3 * 4096 && (uint8_t)blob->p[5] == 3 &&
+        read == blob->n)
+      UNIT_FAIL("%.100s: decode_durations read all %zu bytes", what, blob->n);
+    free(d);
+  }
+}
+
+/* A version 3 payload of one span: the directory entries of the durations
+** (content dur) and the head check, then `count` more (rest_dir), the
+** durations, their check (xor flip), then rest_data; dur_flip is xored
+** into the durations' last byte after the check was computed.  Decoded
+** whole and through decode_durations: the messages (or "(decoded)") into
+** v3_msg[0] and v3_msg[1]; the first span's times, its duration. */
+static char v3_msg[2][sizeof ((tl_err *)0)->msg];
+static uint64_t v3_start, v3_end, v3_duration;
+static uint32_t v3_stored, v3_actual; /* the check in the payload, the CRC of what it covers */
+
+static void v3_payload(const char *dur, const char *rest_dir, unsigned count,
+                       const char *rest_data, uint32_t flip, uint8_t dur_flip) {
+  tl_buf blob, d;
+  tl_buf_init(&blob);
+  tl_buf_init(&d);
+  hex_bytes(dur, &d);
+  envelope(&blob, 1, 3);
+  size_t payload = blob.n;
+  tl_buf_putc(&blob, 0);
+  tl_buf_varint(&blob, 2 + count);
+  tl_buf_append(&blob, "\x00\x00\x00", 3);
+  tl_buf_varint(&blob, d.n);
+  tl_buf_append(&blob, "\x00\x01\x00\x04", 4);
+  hex_bytes(rest_dir, &blob);
+  tl_buf_append(&blob, d.p, d.n);
+  uint32_t crc = libdeflate_crc32(0, blob.p + payload, blob.n - payload) ^ flip;
+  for (int b = 0; b < 4; b++) tl_buf_putc(&blob, (char)(crc >> (8 * b)));
+  blob.p[blob.n - 5] ^= (char)dur_flip;
+  v3_stored = crc;
+  v3_actual = libdeflate_crc32(0, blob.p + payload, blob.n - 4 - payload);
+  hex_bytes(rest_data, &blob);
+  void *st = new_state(vt, NULL);
+  tl_batch *out = tl_batch_new();
+  tl_err e = {0};
+  if (tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELDS_ALL, out, &e) == TL_OK) {
+    snprintf(e.msg, sizeof e.msg, "(decoded)");
+    v3_start = tl_batch_span(out, 0)->start_ns;
+    v3_end = tl_batch_span(out, 0)->end_ns;
+  }
+  snprintf(v3_msg[0], sizeof v3_msg[0], "%s", e.msg);
+  uint64_t *du;
+  size_t n, read;
+  if (durations_of(st, (const uint8_t *)blob.p, blob.n, SIZE_MAX, &du, &n, &read, &e) == TL_OK) {
+    snprintf(e.msg, sizeof e.msg, "(decoded)");
+    v3_duration = n ? du[0] : 0;
+  }
+  snprintf(v3_msg[1], sizeof v3_msg[1], "%s", e.msg);
+  free(du);
+  tl_batch_free(out);
+  vt->destroy(st);
+  tl_buf_free(&d);
+  tl_buf_free(&blob);
+}
+
+/* Both messages are msg. */
+#define CHECK_V3(msg)            \
+  do {                           \
+    CHECK_STR(v3_msg[0], msg);   \
+    CHECK_STR(v3_msg[1], msg);   \
+  } while (0)
+
+TEST(version3_payloads_are_refused_exactly) {
+  /* The one span of crafted_payloads without its end_ns stream: a
+  ** duration of 10 (zigzag 0x14) instead. */
+  const char *dir = "0100 00 10 0200 00 03 0300 00 08 0600 00 04 0800 00 13";
+  const char *ids = "000102030405060708090a0b0c0d0e0f 000101 1011121314151617";
+  const char *op = "01 000100 000100 000100 000100 000100 000100";
+  char data[512];
+  snprintf(data, sizeof data, "%s 00000100 %s", ids, op);
+  v3_payload("000114", dir, 5, data, 0, 0);
+  CHECK_V3("(decoded)");
+  CHECK(v3_start == 0 && v3_end == 10 && v3_duration == 10);
+  /* The start modes are version 2's: a mode past them, or a per-span
+  ** reference past them, is refused by what reads the starts. */
+  snprintf(data, sizeof data, "%s 05000106 %s", ids, op);
+  v3_payload("000114", dir, 5, data, 0, 0);
+  CHECK_STR(v3_msg[0], "columnar payload: stream start_ns: unknown mode 5");
+  CHECK_STR(v3_msg[1], "(decoded)"); /* it does not read the starts */
+  const char *dir5 = "0100 00 10 0200 00 03 0300 00 08 0600 00 05 0800 00 13";
+  snprintf(data, sizeof data, "%s 0405000100 %s", ids, op);
+  v3_payload("000114", dir5, 5, data, 0, 0);
+  CHECK_STR(v3_msg[0], "columnar payload: stream start_ns: span 0: bad reference 5");
+  CHECK_STR(v3_msg[1], "(decoded)");
+  /* The durations stream: exactly n values. */
+  snprintf(data, sizeof data, "%s 00000100 %s", ids, op);
+  v3_payload("0001", dir, 5, data, 0, 0);
+  CHECK_V3("columnar payload: stream durations: integer column holds fewer than 1 values");
+  v3_payload("00011414", dir, 5, data, 0, 0);
+  CHECK_V3("columnar payload: stream durations: 1 bytes after its content");
+  v3_payload("0701", dir, 5, data, 0, 0);
+  CHECK_V3("columnar payload: stream durations: bad integer column header");
+  /* end_ns beside durations. */
+  snprintf(data, sizeof data, "%s 00000100 00000100 %s", ids, op);
+  v3_payload("000114", "0100 00 10 0200 00 03 0300 00 08 0600 00 04 0700 00 04 0800 00 13", 6,
+             data, 0, 0);
+  CHECK_V3("columnar payload: stream end_ns beside durations");
+  /* The head check: of the bytes before it, there, after the durations. */
+  char want[300];
+  snprintf(data, sizeof data, "%s 00000100 %s", ids, op);
+  v3_payload("000114", dir, 5, data, 1, 0);
+  snprintf(want, sizeof want,
+           "columnar payload: head check %08x, the directory and durations give %08x",
+           v3_stored, v3_actual);
+  CHECK(v3_stored != v3_actual);
+  CHECK_V3(want);
+  v3_payload("000114", dir, 5, data, 0, 0x01); /* a duration flipped after the check */
+  snprintf(want, sizeof want,
+           "columnar payload: head check %08x, the directory and durations give %08x",
+           v3_stored, v3_actual);
+  CHECK(v3_stored != v3_actual);
+  CHECK_V3(want);
+  CHECK_STR(payload_error("00 02 0000 00 01 0100 00 10 aa 000102030405060708090a0b0c0d0e0f", 0),
+            "columnar payload: durations without a head check of 4 raw bytes after them");
+  CHECK_STR(payload_error("00 02 0000 00 01 0001 00 03 aa 000000", 0),
+            "columnar payload: durations without a head check of 4 raw bytes after them");
+  CHECK_STR(payload_error("00 01 0001 00 04 00000000", 0),
+            "columnar payload: a head check without durations");
+  CHECK_STR(payload_error("00 01 0002 00 04 00000000", 0), "columnar payload: unknown stream 0.2");
+}
+
+/* A flipped bit in a real block's directory (a content length: the
+** directory still reads) or in its durations: the head check says so,
+** through every entry point. */
+TEST(head_check_covers_directory_and_durations) {
+  tl_batch *b = tl_batch_new();
+  build_typical(b, 400, 21);
+  void *st = new_state(vt, NULL);
+  tl_buf blob;
+  tl_buf_init(&blob);
+  tl_err e = {0};
+  CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
+  /* Walk the directory: where the first content length of a compressed
+  ** stream is, where the durations and the check are. */
+  tl_rd r;
+  tl_rd_init(&r, blob.p, blob.n);
+  tl_rd_bytes(&r, 6);
+  tl_rd_varint(&r);
+  size_t payload = blob.n - tl_rd_left(&r), raw_at = 0, dur_stored = 0;
+  tl_rd_varint(&r);
+  uint64_t k = tl_rd_varint(&r);
+  for (uint64_t i = 0; i < k; i++) {
+    uint64_t kind = tl_rd_varint(&r), index = tl_rd_varint(&r);
+    uint8_t coding = tl_rd_u8(&r);
+    uint64_t stored = tl_rd_varint(&r);
+    if (kind == 0 && index == 0) dur_stored = (size_t)stored;
+    if (coding && !raw_at) raw_at = blob.n - tl_rd_left(&r);
+    if (coding) tl_rd_varint(&r);
+  }
+  size_t dir_end = blob.n - tl_rd_left(&r), check_at = dir_end + dur_stored;
+  CHECK(raw_at > 0 && dur_stored > 0 && check_at + 4 <= blob.n);
+  const size_t flips[3] = {raw_at, dir_end + dur_stored / 2, check_at + 2};
+  for (int f = 0; f < 3; f++) {
+    tl_buf bad;
+    tl_buf_init(&bad);
+    tl_buf_append(&bad, blob.p, blob.n);
+    bad.p[flips[f]] ^= 1;
+    const uint8_t *q = (const uint8_t *)bad.p;
+    uint32_t stored = (uint32_t)q[check_at] | (uint32_t)q[check_at + 1] << 8 |
+                      (uint32_t)q[check_at + 2] << 16 | (uint32_t)q[check_at + 3] << 24;
+    char want[300];
+    snprintf(want, sizeof want,
+             "columnar payload: head check %08x, the directory and durations give %08x", stored,
+             libdeflate_crc32(0, q + payload, check_at - payload));
+    tl_batch *out = tl_batch_new();
+    tl_cols cols;
+    memset(&cols, 0, sizeof cols);
+    tl_err_clear(&e);
+    CHECK_INT(tl_block_decode(vt, st, q, bad.n, TL_FIELDS_ALL, out, &e), TL_EFORMAT);
+    CHECK_STR(e.msg, want);
+    tl_err_clear(&e);
+    CHECK_INT(tl_block_decode_traces(vt, st, q, bad.n, TL_FIELDS_ALL,
+                                     (const uint8_t(*)[16])tl_batch_span(b, 0)->trace_id, 1, out,
+                                     &e),
+              TL_EFORMAT);
+    CHECK_STR(e.msg, want);
+    tl_err_clear(&e);
+    CHECK_INT(tl_block_decode_cols(vt, st, q, bad.n, TL_FIELD_TIMES, &cols, out, &e), TL_EFORMAT);
+    CHECK_STR(e.msg, want);
+    for (int first = 0; first < 2; first++) {
+      uint64_t *d;
+      size_t n, read;
+      CHECK_INT(durations_of(st, q, bad.n, first ? 64 : SIZE_MAX, &d, &n, &read, &e), TL_EFORMAT);
+      CHECK_STR(e.msg, want);
+      CHECK_INT(n, 0);
+      free(d);
+    }
+    tl_cols_free(&cols);
+    tl_batch_free(out);
+    tl_buf_free(&bad);
+  }
+  tl_buf_free(&blob);
+  vt->destroy(st);
+  tl_batch_free(b);
 }
 
 /* Whole milliseconds among nanosecond times (a real mix: Nezha's Java
@@ -765,6 +1062,7 @@ static void check_fast_paths(tl_batch *b, const char *what) {
   CHECK_INT(tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELDS_ALL, full, &e),
             TL_OK);
   check_cols(st, &blob, full, what);
+  check_durations(st, &blob, full, what);
   check_traces(st, &blob, full, 1, what);
   check_traces(st, &blob, full, 3, what);
   check_each_trace(st, &blob, full, what);
@@ -855,6 +1153,31 @@ TEST(fast_paths_refuse_bad_blocks) {
       memcpy(q, blob.p, len);
       size_t n = len;
       if (len == blob.n) q[flip % blob.n] ^= (uint8_t)(0x55 + flip);
+      /* decode_durations agrees with the full decode wherever that
+      ** succeeds (it reads less, so it may succeed where that fails). */
+      tl_batch *whole = tl_batch_new();
+      int full_rc = tl_block_decode(vt, st, q, n, TL_FIELDS_ALL, whole, &e);
+      uint64_t *d;
+      size_t nd, read;
+      int drc = durations_of(st, q, n, 64, &d, &nd, &read, &e);
+      if (drc ? drc != TL_EFORMAT || !e.msg[0] || nd
+              : full_rc == TL_OK && nd != tl_batch_count(whole)) {
+        bad++;
+        UNIT_FAIL("%zu bytes, flip %d: decode_durations rc %d (%.200s)", len, flip, drc, e.msg);
+      }
+      if (full_rc == TL_OK && drc != TL_OK) {
+        bad++;
+        UNIT_FAIL("%zu bytes, flip %d: decode_durations refused a block that decodes: %.200s",
+                  len, flip, e.msg);
+      }
+      for (size_t i = 0; full_rc == TL_OK && !drc && i < nd && i < tl_batch_count(whole); i++)
+        if (d[i] != tl_batch_span(whole, i)->end_ns - tl_batch_span(whole, i)->start_ns) {
+          bad++;
+          UNIT_FAIL("%zu bytes, flip %d: span %zu: durations differ", len, flip, i);
+          break;
+        }
+      free(d);
+      tl_batch_free(whole);
       for (int path = 0; path < 2; path++) {
         tl_batch *out = tl_batch_new();
         tl_err_clear(&e);
@@ -972,6 +1295,66 @@ TEST(readers_without_a_batch_read_past_the_same_way) {
   tl_batch_free(b);
 }
 
+/* ---- version 2 blocks ---------------------------------------------------------- */
+
+/* Reads a whole file into out; 0 when it cannot. */
+static int slurp(const char *path, tl_buf *out) {
+  FILE *f = fopen(path, "rb");
+  char chunk[4096];
+  size_t got;
+  if (!f) return 0;
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) tl_buf_append(out, chunk, got);
+  fclose(f);
+  return 1;
+}
+
+/* testdata/columnar/v2/NAME.blk: blocks written by payload version 2 (the
+** code before the durations), which this version must read exactly as
+** that one did: NAME.ndjson is what it decoded them to (canonical NDJSON,
+** one span a line).  Generated spans, times in their own units, every
+** value type (testdata/otlp/all-types.ndjson), 400 Nezha spans.  Through
+** every entry point. */
+TEST(version2_blocks_decode_exactly) {
+  static const char *const names[] = {"generated", "units", "all_types", "nezha"};
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+    char path[256];
+    tl_buf blob, want, got;
+    tl_buf_init(&blob);
+    tl_buf_init(&want);
+    tl_buf_init(&got);
+    snprintf(path, sizeof path, "testdata/columnar/v2/%s.blk", names[k]);
+    CHECK(slurp(path, &blob));
+    snprintf(path, sizeof path, "testdata/columnar/v2/%s.ndjson", names[k]);
+    CHECK(slurp(path, &want));
+    CHECK(blob.n > 6 && blob.p[5] == 2);
+    void *st = new_state(vt, NULL);
+    tl_batch *full = tl_batch_new();
+    tl_err e = {0};
+    int rc = tl_block_decode(vt, st, (const uint8_t *)blob.p, blob.n, TL_FIELDS_ALL, full, &e);
+    if (rc) UNIT_FAIL("%s: %.200s", names[k], e.msg);
+    for (size_t i = 0; i < tl_batch_count(full); i++)
+      tl_otlp_write_span(&got, tl_batch_span(full, i));
+    if (got.n != want.n || memcmp(got.p, want.p, got.n))
+      UNIT_FAIL("%s: %zu spans decode to other NDJSON (%zu bytes, %zu)", names[k],
+                tl_batch_count(full), got.n, want.n);
+    CHECK(tl_batch_count(full) > 0);
+    check_cols(st, &blob, full, names[k]);
+    check_durations(st, &blob, full, names[k]);
+    check_traces(st, &blob, full, 1, names[k]);
+    check_traces(st, &blob, full, 3, names[k]);
+    /* It still reads as version 2: no durations, end_ns there. */
+    listing l;
+    memset(&l, 0, sizeof l);
+    CHECK_INT(tl_columnar_streams(st, (const uint8_t *)blob.p, blob.n, on_stream, &l, &e), TL_OK);
+    CHECK(strstr(l.names, "durations") == NULL && strstr(l.names, "end_ns") != NULL);
+    tl_batch_free(full);
+    vt->destroy(st);
+    tl_buf_free(&blob);
+    tl_buf_free(&want);
+    tl_buf_free(&got);
+  }
+}
+
 TEST(real_files_round_trip) { cc_real_files(vt); }
 
 TEST(generated_sizes_and_speeds) { cc_generated_sizes(vt); }
@@ -987,6 +1370,8 @@ int main(void) {
   RUN(every_truncation_is_refused);
   RUN(flipped_bytes_never_crash);
   RUN(crafted_payloads_are_refused_exactly);
+  RUN(version3_payloads_are_refused_exactly);
+  RUN(head_check_covers_directory_and_durations);
   RUN(times_in_their_own_units);
   RUN(encoder_refuses_what_it_cannot_write);
   RUN(options_are_checked);
@@ -997,6 +1382,7 @@ int main(void) {
   RUN(real_files_through_the_fast_paths);
   RUN(fast_paths_refuse_bad_blocks);
   RUN(readers_without_a_batch_read_past_the_same_way);
+  RUN(version2_blocks_decode_exactly);
   RUN(real_files_round_trip);
   RUN(generated_sizes_and_speeds);
   return UNIT_DONE();
