@@ -844,11 +844,13 @@ static int get_durations(cstate *c, size_t n, uint64_t *du) {
 /* The starts and ends into V_START and V_END: version 3 ends are starts
 ** plus durations, version 1 and 2 ends deltas of their own. */
 static int get_times(cstate *c, size_t n) {
-  uint64_t *ds = vec(c, V_VALS, n, sizeof *ds), *de = vec(c, V_VALS2, n, sizeof *de);
+  /* The end deltas (versions 1 and 2) or the durations (version 3). */
+  int v3 = c->r.durations;
+  uint64_t *ds = vec(c, V_VALS, n, sizeof *ds), *de = vec(c, v3 ? V_DUR : V_VALS2, n, sizeof *de);
   uint64_t *st = vec(c, V_START, n, sizeof *st), *en = vec(c, V_END, n, sizeof *en);
-  uint64_t *du = c->r.durations ? vec(c, V_DUR, n, sizeof *du) : NULL;
+  uint64_t *du = v3 ? de : NULL;
   time_col ts, te = {0, NULL, NULL};
-  if (!ds || !de || !st || !en || (c->r.durations && !du)) return c->e->rc;
+  if (!ds || !de || !st || !en) return c->e->rc;
   int rc = get_deltas(c, COL_STARTS, START_MODES, START_BEST, &ts, ds, n);
   if (!rc && du) rc = get_durations(c, n, du);
   else if (!rc) rc = get_deltas(c, COL_ENDS, END_MODES, END_BEST, &te, de, n);

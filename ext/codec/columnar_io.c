@@ -110,24 +110,20 @@ int colw_put_head_check(col_writer *w) {
   return rc;
 }
 
-static void put_le32(uint8_t *p, uint32_t v) {
-  for (int b = 0; b < 4; b++) p[b] = (uint8_t)(v >> (8 * b));
-}
-
-static uint32_t get_le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void colw_finish(col_writer *w, tl_buf *out) {
   size_t start = out->n;
   tl_buf_varint(out, w->dict);
   tl_buf_varint(out, w->count);
   tl_buf_append(out, w->dir.p, w->dir.n);
-  size_t data = out->n;
-  tl_buf_append(out, w->data.p, w->data.n);
-  if (out->oom || w->check_at == SIZE_MAX) return;
-  uint8_t *check = (uint8_t *)out->p + data + w->check_at;
-  put_le32(check, libdeflate_crc32(0, out->p + start, (size_t)(check - (uint8_t *)out->p) - start));
+  if (w->check_at == SIZE_MAX) {
+    tl_buf_append(out, w->data.p, w->data.n);
+    return;
+  }
+  /* The streams up to the check, the check of all before it, the rest. */
+  size_t rest = w->check_at + COL_CHECK_SIZE;
+  tl_buf_append(out, w->data.p, w->check_at);
+  tl_buf_le32(out, out->oom ? 0 : libdeflate_crc32(0, out->p + start, out->n - start));
+  tl_buf_append(out, w->data.p + rest, w->data.n - rest);
 }
 
 tl_buf *colw_cand(col_writer *w, int i) {
@@ -533,6 +529,9 @@ int colr_get(col_reader *r, unsigned kind, unsigned index, const char *name, tl_
   col_stream *s = find_stream(r, kind, index);
   tl_rd_init(out, "", 0); /* an absent stream: empty (not NULL: no offset on NULL) */
   if (!s) return TL_OK;
+  if (!s->p) /* past what colr_open_part was given */
+    return tl_err_set(r->e, TL_EMISUSE, "columnar: stream %s read from a part of its payload",
+                      name);
   if (s->coding == 0) {
     tl_rd_init(out, s->p, s->stored);
     return TL_OK;
@@ -597,7 +596,9 @@ static int check_head(col_reader *r, const uint8_t *p, size_t avail, size_t dir_
     *need = at + COL_CHECK_SIZE;
     return TL_OK;
   }
-  uint32_t want = get_le32(p + at), got = libdeflate_crc32(0, p, at);
+  tl_rd check;
+  tl_rd_init(&check, p + at, COL_CHECK_SIZE);
+  uint32_t want = tl_rd_le32(&check), got = libdeflate_crc32(0, p, at);
   if (want != got)
     return tl_err_set(r->e, TL_EFORMAT,
                       "columnar payload: head check %08x, the directory and durations give "

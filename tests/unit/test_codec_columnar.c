@@ -687,8 +687,9 @@ TEST(head_check_covers_directory_and_durations) {
     tl_buf_append(&bad, blob.p, blob.n);
     bad.p[flips[f]] ^= 1;
     const uint8_t *q = (const uint8_t *)bad.p;
-    uint32_t stored = (uint32_t)q[check_at] | (uint32_t)q[check_at + 1] << 8 |
-                      (uint32_t)q[check_at + 2] << 16 | (uint32_t)q[check_at + 3] << 24;
+    tl_rd check;
+    tl_rd_init(&check, q + check_at, 4);
+    uint32_t stored = tl_rd_le32(&check);
     char want[300];
     snprintf(want, sizeof want,
              "columnar payload: head check %08x, the directory and durations give %08x", stored,
