@@ -28,15 +28,29 @@ int tl_sqlite_rc(int rc) {
   }
 }
 
-static void result_hex(sqlite3_context *ctx, const uint8_t *p, size_t n) {
-  char tmp[32];
-  tl_hex_encode(p, n, tmp);
-  sqlite3_result_text(ctx, tmp, (int)(2 * n), SQLITE_TRANSIENT);
+/* Text goes to SQLite as NUL-terminated text (length -1) wherever it has no
+** NUL of its own.  SQLite 3.40 copies a text of given length without its
+** terminator, and every client that reads the value through
+** sqlite3_column_text (Python's sqlite3, most C programs) then makes the
+** register grow to add one: allocator calls on every row, which cost a
+** `SELECT *` read from C a quarter of its time (docs/storage.md, "Rendering
+** rows").  A terminated copy is flagged as such and read in place.  p[n]
+** must be 0. */
+static void result_terminated(sqlite3_context *ctx, const char *p, size_t n) {
+  sqlite3_result_text(ctx, p, memchr(p, 0, n) ? (int)n : -1, SQLITE_TRANSIENT);
 }
 
+static void result_hex(sqlite3_context *ctx, const uint8_t *p, size_t n) {
+  char tmp[33];
+  tl_hex_encode(p, n, tmp);
+  tmp[2 * n] = 0;
+  sqlite3_result_text(ctx, tmp, -1, SQLITE_TRANSIENT);
+}
+
+/* s is interned (span.h): NUL-terminated. */
 static void result_str_or_null(sqlite3_context *ctx, tl_str s) {
   if (s.len)
-    sqlite3_result_text(ctx, s.ptr, (int)s.len, SQLITE_TRANSIENT);
+    result_terminated(ctx, s.ptr, s.len);
   else
     sqlite3_result_null(ctx);
 }
@@ -47,13 +61,21 @@ static tl_str written(const tl_buf *out, int wrote) {
   return t;
 }
 
-static tl_str result_json(sqlite3_context *ctx, const tl_buf *out, tl_str t) {
+/* JSON text holds no NUL byte (tl_buf_json_str escapes U+0000); t is out's
+** text, which has room for the terminator, or a copy memoised in the batch,
+** which has it. */
+static tl_str result_json(sqlite3_context *ctx, tl_buf *out, tl_str t) {
   tl_str none = {NULL, 0};
   if (out->oom) {
     sqlite3_result_error_nomem(ctx);
     return none;
   }
-  result_str_or_null(ctx, t);
+  if (!t.len) {
+    sqlite3_result_null(ctx);
+    return t;
+  }
+  if (t.ptr == out->p) out->p[out->n] = 0;
+  sqlite3_result_text(ctx, t.ptr, -1, SQLITE_TRANSIENT);
   return t;
 }
 
@@ -108,10 +130,7 @@ tl_str tl_row_result(sqlite3_context *ctx, tl_batch *b, const tl_span *s, int co
         result_hex(ctx, s->parent_span_id, 8);
       break;
     case TL_COL_SERVICE: result_str_or_null(ctx, s->resource->service); break;
-    case TL_COL_NAME:
-      sqlite3_result_text(ctx, s->name.len ? s->name.ptr : "", (int)s->name.len,
-                          SQLITE_TRANSIENT);
-      break;
+    case TL_COL_NAME: result_terminated(ctx, s->name.len ? s->name.ptr : "", s->name.len); break;
     /* Kind and status names are copied (SQLITE_TRANSIENT), not
     ** SQLITE_STATIC: a static result makes SQLite free the buffer of the
     ** register it lands in, and a scan reading several columns through one

@@ -275,6 +275,27 @@ class RoundTrip(unittest.TestCase):
         self.assertEqual(scalar(self.db, "SELECT count(*) FROM hand"), 1)
         self.db.execute("DROP TABLE hand")
 
+    def test_text_with_nul_bytes_keeps_its_length(self):
+        """Text columns reach SQLite NUL-terminated (row.c) except where the
+        text holds a NUL of its own: those keep every byte, read through
+        sqlite3_column_text (Python) and through hex() alike."""
+        texts = {"service": "s\x00v", "name": "a\x00b", "status_message": "m\x00",
+                 "trace_state": "\x00t"}
+        cols = list(texts)
+        for fmt in FORMATS + ["relational", "columnar"]:
+            with self.subTest(format=fmt):
+                self.db.execute("CREATE VIRTUAL TABLE nul USING tracelite(format=%s)" % fmt)
+                try:
+                    self.db.execute("INSERT INTO nul(trace_id, span_id, start_ns, %s) VALUES "
+                                    "('01', '02', 5, ?, ?, ?, ?)" % ", ".join(cols),
+                                    [texts[c] for c in cols])
+                    got = self.db.execute("SELECT %s, %s FROM nul" % (
+                        ", ".join(cols), ", ".join("hex(%s)" % c for c in cols))).fetchone()
+                    self.assertEqual(got, tuple(texts[c] for c in cols) +
+                                     tuple(texts[c].encode().hex().upper() for c in cols))
+                finally:
+                    self.db.execute("DROP TABLE nul")
+
 
 class OfferedRows(unittest.TestCase):
     """INSERT ... SELECT from a span source (trace_file, trace_json,
