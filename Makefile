@@ -104,7 +104,12 @@ fuzz: deps
 	    build-fuzz/corpus/$$t testdata/fuzz/$$t || exit 1; \
 	done
 
-bench: all
+# make bench's SQLite client (tests/select_star.c): links the system SQLite,
+# as an application embedding it would.
+$(BUILD)/select_star: tests/select_star.c | $(BUILD)/.deps
+	$(CC) $(WARN) $(DEFS) $(CFLAGS) -o $@ $< -lsqlite3
+
+bench: all $(BUILD)/select_star
 	BUILD=$(BUILD) bash tests/bench.sh
 
 demo: all

@@ -161,6 +161,14 @@ def zstd19(path):
     return os.path.getsize(out)
 
 
+def select_star(path, repeat=3):
+    """`SELECT * FROM spans` read by a C program, every value as its type
+    (tests/select_star.c): best wall-clock seconds and rows."""
+    r = json.loads(run([os.path.join(BUILD, "select_star"), path, SO, "SELECT * FROM spans",
+                        str(repeat)]).stdout)
+    return r["seconds"], r["rows"]
+
+
 def median_p99(samples):
     v = sorted(samples)
     return v[len(v) // 2], v[min(len(v) - 1, int(len(v) * 0.99))]
@@ -181,10 +189,7 @@ def measure_format(fmt, load_sql, load_args, label):
     db.execute("VACUUM")
     size = os.path.getsize(path)
     one_col, _ = best_of(lambda: db.execute("SELECT sum(duration_ns) FROM spans").fetchone(), 3)
-    all_cols, _ = best_of(lambda: db.execute(
-        "SELECT count(*) FROM spans WHERE trace_id IS NOT NULL AND name IS NOT NULL AND "
-        "(attributes IS NOT NULL OR resource IS NOT NULL OR events IS NOT NULL OR "
-        "links IS NOT NULL OR scope IS NOT NULL OR status_message IS NOT NULL)").fetchone(), 2)
+    all_cols, _ = best_of(lambda: db.execute(ALL_COLS_SQL).fetchone(), 2)
     ids = [r[0] for r in db.execute(
         "SELECT trace_id FROM spans WHERE parent_span_id IS NULL ORDER BY random() LIMIT 300")]
     lat = []
@@ -194,32 +199,68 @@ def measure_format(fmt, load_sql, load_args, label):
         lat.append(time.perf_counter() - t)
     med, p99 = median_p99(lat) if lat else (0, 0)
     db.close()
+    star, _ = select_star(path)
     return dict(fmt=fmt, spans=n, bytes=size, ingest=n / ingest, one_col=n / one_col,
-                all_cols=n / all_cols, id_med=med * 1e3, id_p99=p99 * 1e3)
+                all_cols=n / all_cols, star=n / star, id_med=med * 1e3, id_p99=p99 * 1e3)
+
+
+ALL_COLS_SQL = ("SELECT count(*) FROM spans WHERE trace_id IS NOT NULL AND name IS NOT NULL AND "
+                "(attributes IS NOT NULL OR resource IS NOT NULL OR events IS NOT NULL OR "
+                "links IS NOT NULL OR scope IS NOT NULL OR status_message IS NOT NULL)")
+
+
+def measure_plain(label, source_path):
+    """The same rows in a plain SQLite table (TEXT and INTEGER columns, no
+    index), copied from a tracelite table: what SQLite alone costs."""
+    path = os.path.join(WORK, f"{label}-plain.db")
+    if os.path.exists(path):
+        os.remove(path)
+    db = connect(path)
+    db.execute("ATTACH ? AS src", (source_path,))
+    db.execute("CREATE TABLE spans AS SELECT * FROM src.spans")
+    db.commit()
+    db.execute("DETACH src")
+    n = db.execute("SELECT count(*) FROM spans").fetchone()[0]
+    db.execute("VACUUM")
+    size = os.path.getsize(path)
+    one_col, _ = best_of(lambda: db.execute("SELECT sum(duration_ns) FROM spans").fetchone(), 3)
+    all_cols, _ = best_of(lambda: db.execute(ALL_COLS_SQL).fetchone(), 2)
+    db.close()
+    star, _ = select_star(path)
+    os.remove(path)
+    return dict(spans=n, bytes=size, one_col=n / one_col, all_cols=n / all_cols, star=n / star)
 
 
 def compression_table(label, ndjson_path, load_sql, load_args, formats):
     nd = os.path.getsize(ndjson_path)
     z = zstd19(ndjson_path)
     rows = [measure_format(f, load_sql, load_args, label) for f in formats]
+    plain = measure_plain(label, os.path.join(WORK, f"{label}-{formats[0]}.db"))
     n = rows[0]["spans"]
     lines = [
-        f"| NDJSON file (trace_export) | {nd:,} | {nd / n:,.1f} | 1.0 | {nd / z:.2f} | | | | | |",
-        f"| zstd -19 of the NDJSON | {z:,} | {z / n:,.1f} | {nd / z:,.1f} | 1.00 | | | | | |",
+        f"| NDJSON file (trace_export) | {nd:,} | {nd / n:,.1f} | 1.0 | {nd / z:.2f} | | | | | | |",
+        f"| zstd -19 of the NDJSON | {z:,} | {z / n:,.1f} | {nd / z:,.1f} | 1.00 | | | | | | |",
+        f"| plain SQLite table, same rows | {plain['bytes']:,} | {plain['bytes'] / n:,.1f} | "
+        f"{nd / plain['bytes']:,.1f} | {plain['bytes'] / z:.2f} | | {plain['one_col']:,.0f} | "
+        f"{plain['all_cols']:,.0f} | {plain['star']:,.0f} | | |",
     ]
     for r in rows:
         lines.append(
             f"| tracelite {r['fmt']} | {r['bytes']:,} | {r['bytes'] / n:,.1f} | {nd / r['bytes']:,.1f} | "
             f"{r['bytes'] / z:.2f} | {r['ingest']:,.0f} | {r['one_col']:,.0f} | {r['all_cols']:,.0f} | "
-            f"{r['id_med']:.2f} | {r['id_p99']:.2f} |")
+            f"{r['star']:,.0f} | {r['id_med']:.2f} | {r['id_p99']:.2f} |")
     return (f"{n:,} spans. Bytes are the whole database file after VACUUM (shadow tables, "
             "indexes, dictionaries); `vs zstd -19` is bytes / zstd -19 bytes (below 1.00 is "
             "smaller). Ingest is `INSERT INTO spans SELECT …` in one transaction; scans are "
-            "`SELECT sum(duration_ns)` (one column) and a query that reads every column; trace "
-            "by id is `SELECT * FROM spans WHERE trace_id = ?` for 300 random traces.\n\n"
+            "`SELECT sum(duration_ns)` (one column) and a query that reads every column; "
+            "`SELECT *` from C is tests/select_star.c stepping `SELECT * FROM spans` and "
+            "reading every value as its type, as an application embedding SQLite does (best "
+            "of 3); trace by id is `SELECT * FROM spans WHERE trace_id = ?` for 300 random "
+            "traces. The plain SQLite table holds the same rows as ordinary TEXT and INTEGER "
+            "columns, without an index: what SQLite alone stores and reads.\n\n"
             "| | bytes | bytes/span | vs NDJSON | vs zstd -19 | ingest spans/s | 1-column scan spans/s "
-            "| all-column scan spans/s | trace by id median ms | p99 ms |\n"
-            "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
+            "| all-column scan spans/s | `SELECT *` from C rows/s | trace by id median ms | p99 ms |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
 
 
 def nezha_trainticket_day():
@@ -322,6 +363,7 @@ def section_scale():
             os.remove(path)
         res[fmt] = json.loads(run(["/usr/bin/python3", script, os.path.join(ROOT, "tests", "py"),
                                    path, str(traces), fmt]).stdout)
+        res[fmt]["star"], _ = select_star(path, 2)
     n = res[formats[0]]["spans"]
     # What SQLite itself costs per row of a virtual table that decodes
     # nothing: the sqlite3 shell's built-in generate_series, summed.
@@ -340,7 +382,11 @@ def section_scale():
             "(`SELECT count(*) FROM trace_generate(...) WHERE <every column> IS 'x'`): the "
             "generator and the SQL values of 19 columns; *the store alone* is ingest minus that, "
             "the cost of turning rows into spans, blocks and shadow-table rows. *Copied* counts "
-            "the rows taken from the source's offer instead of parsed (docs/storage.md).\n\n"
+            "the rows taken from the source's offer instead of parsed (docs/storage.md). "
+            "*Every column* makes SQLite produce every value of every row and compare it, but "
+            "never asks for a text's bytes; *`SELECT *` from C* is tests/select_star.c reading "
+            "every value as an application does (`sqlite3_column_text` and the like), on the "
+            "default, serialized, connection.\n\n"
             "| measure | " + " | ".join(formats) + " |\n|---|" + "---|" * len(formats) + "\n" +
             row("spans", lambda r: f"{r['spans']:,}") +
             row("ingest", lambda r: f"{r['ingest']:.1f} s, {n / r['ingest']:,.0f} spans/s") +
@@ -355,6 +401,8 @@ def section_scale():
                 lambda r: f"{r['count']:.2f} s, {n / r['count']:,.0f} spans/s") +
             row("every column (`WHERE <every column> IS 'x'`)",
                 lambda r: f"{r['all_cols']:.2f} s, {n / r['all_cols']:,.0f} spans/s") +
+            row("`SELECT *` from C, every value read (best of 2)",
+                lambda r: f"{r['star']:.2f} s, {n / r['star']:,.0f} spans/s") +
             row("per-service p50 and p99 (`latency_percentile`)", lambda r: f"{r['pct']:.2f} s") +
             row("`trace_topology` (jaeger mode)", lambda r: f"{r['topology']:.2f} s") +
             row("trace by id, 300 random traces",
