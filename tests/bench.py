@@ -298,7 +298,41 @@ def section_storage():
             "../shared/traces/nezha, imported with trace_file, exported with trace_export)\n",
             compression_table("nezha", stage, "INSERT INTO spans SELECT * FROM trace_file(?)",
                               (stage,), formats)]
+    if "columnar" in formats:
+        out += ["### Where the bytes go: columnar, per stream (`tracelite_columns`)\n",
+                "The databases of the two tables above. Each stream's bytes are summed over "
+                "the table's blocks as stored (after zstd where the writer chose it); the "
+                "largest streams are listed, the rest summed. *(directory)* is each blob's "
+                "envelope and stream directory, *(dictionaries)* the table's trained zstd "
+                "dictionaries; *all* is every blob and dictionary, to which the database file "
+                "adds the block metadata, the trace index and SQLite's pages.\n",
+                columns_breakdown("generated", "gen", gen),
+                columns_breakdown("Nezha", "nezha", stage)]
     return "\n".join(out)
+
+
+def columns_breakdown(title, label, ndjson_path, top=12):
+    path = os.path.join(WORK, f"{label}-columnar.db")
+    db = connect(path)
+    rows = db.execute("SELECT column, bytes, raw_bytes FROM tracelite_columns('spans') "
+                      "ORDER BY bytes DESC").fetchall()
+    n = db.execute("SELECT count(*) FROM spans").fetchone()[0]
+    db.close()
+    size, z = os.path.getsize(path), zstd19(ndjson_path)
+    total = sum(r[1] for r in rows)
+
+    def line(name, b, raw):
+        return f"| {name} | {b:,} | {raw:,} | {b / n:.2f} | {100 * b / total:.1f}% |"
+    rest = rows[top:]
+    lines = [line(r[0], r[1], r[2]) for r in rows[:top]]
+    if rest:
+        lines.append(line(f"{len(rest)} other streams", sum(r[1] for r in rest),
+                          sum(r[2] for r in rest)))
+    lines += [line("**all**", total, sum(r[2] for r in rows)),
+              f"| database file | {size:,} | | {size / n:.2f} | |",
+              f"| zstd -19 of the NDJSON | {z:,} | | {z / n:.2f} | |"]
+    return (f"{title}, {n:,} spans:\n\n| stream | bytes | before zstd | bytes/span | share |\n"
+            "|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
 
 
 SCALE_SCRIPT = r"""
