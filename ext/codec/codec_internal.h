@@ -109,8 +109,12 @@ void tl_strtab_free(tl_strtab *t);
 ** TL_EFORMAT (message naming `what`) when it does not fit the bytes. */
 int tl_strtab_read(tl_strtab *t, tl_rd *r, uint32_t max_n, const char *what, tl_err *e);
 /* String i interned in b; {NULL,0} when out of memory (callers check
-** with i already bounded by t->n). */
-tl_str tl_strtab_get(tl_strtab *t, tl_batch *b, uint32_t i);
+** with i already bounded by t->n).  Inline: a block's decode asks for a
+** string per value, and all but the first ask of each find it interned. */
+tl_str tl_strtab_intern(tl_strtab *t, tl_batch *b, uint32_t i);
+static inline tl_str tl_strtab_get(tl_strtab *t, tl_batch *b, uint32_t i) {
+  return t->interned[i].ptr ? t->interned[i] : tl_strtab_intern(t, b, i);
+}
 
 /* ---- zstd_stream.c -------------------------------------------------------- */
 

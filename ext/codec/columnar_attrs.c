@@ -81,11 +81,20 @@ static unsigned kind_of(int set, int part) { return COL_ATTRS + 8 * (unsigned)se
 static const char *const set_names[ATTR_SETS] = {"attributes", "events.attributes",
                                                  "links.attributes"};
 
-/* "attributes.shapes" and the like, for messages. */
-static const char *part_name(col_attrs *a, int set, const char *part) {
+/* "<set>.<part>" in a->name, for messages: "attributes.shapes", or a
+** value column's "attributes.<key>" (up to 100 bytes of it); NULL when out
+** of memory.  Without printf: each of a block's columns names itself
+** before it is read. */
+static const char *set_part_name(col_attrs *a, int set, const char *part, size_t len) {
   tl_buf_reset(&a->name);
-  tl_buf_printf(&a->name, "%s.%s", set_names[set], part);
-  const char *s = tl_buf_cstr(&a->name);
+  tl_buf_puts(&a->name, set_names[set]);
+  tl_buf_putc(&a->name, '.');
+  tl_buf_append(&a->name, part, len > 100 ? 100 : len);
+  return tl_buf_cstr(&a->name);
+}
+
+static const char *part_name(col_attrs *a, int set, const char *part) {
+  const char *s = set_part_name(a, set, part, strlen(part));
   return s ? s : set_names[set];
 }
 
@@ -552,10 +561,7 @@ static int read_plain(col_attrs *a, tl_rd *rd, const char *name, const value_dst
 ** (whose memory is not zeroed: every value is written whole). */
 static int read_values(col_attrs *a, col_reader *r, int set, uint32_t col, uint8_t type,
                        tl_str key, const value_dst *out, size_t m, tl_batch *b) {
-  tl_buf_reset(&a->name);
-  tl_buf_printf(&a->name, "%s.", set_names[set]);
-  tl_buf_append(&a->name, key.ptr, key.len > 100 ? 100 : key.len);
-  const char *name = tl_buf_cstr(&a->name);
+  const char *name = set_part_name(a, set, key.ptr, key.len);
   if (!name) return oom(r->e);
   tl_rd rd;
   int rc = colr_get(r, kind_of(set, AP_VALUES), col, name, &rd);

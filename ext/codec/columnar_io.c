@@ -414,49 +414,80 @@ static int read_bits_form(tl_rd *r, uint64_t *v, size_t n, int is_signed, const 
   return TL_OK;
 }
 
-/* A LEB128 value of at most eight bytes from the eight at p (which are
-** there): its length into *len, 0 when it is longer. */
-static inline uint64_t leb8(const uint8_t *p, unsigned *len) {
-  if (p[0] < 0x80) { /* most codes */
-    *len = 1;
-    return p[0];
-  }
-  uint64_t w = load_le64(p), stops = ~w & 0x8080808080808080ull;
-  if (!stops) {
-    *len = 0;
-    return 0;
-  }
-  unsigned k = (unsigned)(__builtin_ctzll(stops) >> 3) + 1;
-  *len = k;
-  if (k < 8) w &= (1ull << (8 * k)) - 1;
-  return (w & 0x7f) | (w >> 1 & 0x7f << 7) | (w >> 2 & 0x7full << 14) | (w >> 3 & 0x7full << 21) |
-         (w >> 4 & 0x7full << 28) | (w >> 5 & 0x7full << 35) | (w >> 6 & 0x7full << 42) |
-         (w >> 7 & 0x7full << 49);
+/* The value of the bytes of a LEB128 value of at most eight bytes, the
+** bytes past it zeroed (little-endian): the 7-bit groups packed in three
+** steps (pairs, fours, eights) rather than one shift per byte. */
+static inline uint64_t leb_pack(uint64_t x) {
+  x &= 0x7f7f7f7f7f7f7f7full;
+  x = (x & 0x007f007f007f007full) | (x >> 1 & 0x3f803f803f803f80ull);
+  x = (x & 0x00003fff00003fffull) | (x >> 2 & 0x0fffc0000fffc000ull);
+  return (x & 0x000000000fffffffull) | (x >> 4 & 0x00fffffff0000000ull);
 }
 
-/* One LEB128 per value: while ten bytes are left, eight at a time without
-** a bounds check per byte (tl_rd_varint's rules: at most ten bytes, none
-** past 2^64). */
+/* Bit k set when byte k of w ends a LEB128 value (its top bit clear). */
+static inline uint64_t leb_ends(uint64_t w) {
+  return ((~w & 0x8080808080808080ull) >> 7) * 0x0102040810204080ull >> 56;
+}
+
+/* A value of nine or ten bytes at p (ten are there) into *x, its length
+** into *len; 0 when it is past 2^64. */
+static inline int leb_long(const uint8_t *p, uint64_t *x, unsigned *len) {
+  *x = 0;
+  for (int b = 0; b < 9; b++) *x |= (uint64_t)(p[b] & 0x7f) << (7 * b);
+  if (p[8] < 0x80) {
+    *len = 9;
+    return 1;
+  }
+  *x |= (uint64_t)p[9] << 63;
+  *len = 10;
+  return p[9] <= 1;
+}
+
+/* One LEB128 per value (tl_rd_varint's rules: at most ten bytes, none past
+** 2^64).  While 72 bytes are left, without a bounds check per byte: eight
+** one-byte values at once (codes, counts, small deltas), else the values
+** of a 64-byte window found from a mask of the bytes that end one, so that
+** finding a value does not wait on the length of the one before it; then
+** one at a time while ten are left, and the last ones with bounds checks. */
 static int read_leb_form(tl_rd *r, uint64_t *v, size_t n, const char *what, tl_err *e) {
   const uint8_t *p = r->p, *end = r->end;
   size_t i = 0;
-  for (; i < n && end - p >= 10; i++) {
-    unsigned len;
-    uint64_t x = leb8(p, &len);
-    if (len) {
-      p += len;
-    } else { /* nine or ten bytes */
-      x = 0;
-      for (int b = 0; b < 9; b++) x |= (uint64_t)(p[b] & 0x7f) << (7 * b);
-      if (p[8] < 0x80) {
-        p += 9;
-      } else {
-        if (p[9] > 1) return col_bad(e, what, "value %zu past 64 bits", i);
-        x |= (uint64_t)p[9] << 63;
-        p += 10;
-      }
+  unsigned len;
+  while (i < n && end - p >= 72) {
+    uint64_t w = load_le64(p);
+    if (n - i >= 8 && !(w & 0x8080808080808080ull)) {
+      for (int k = 0; k < 8; k++) v[i + k] = p[k];
+      p += 8;
+      i += 8;
+      continue;
     }
-    v[i] = x;
+    uint64_t ends = 0;
+    for (int g = 0; g < 8; g++) ends |= leb_ends(load_le64(p + 8 * g)) << (8 * g);
+    unsigned q = 0; /* where the next value starts */
+    while (ends && i < n) {
+      unsigned last = (unsigned)__builtin_ctzll(ends);
+      len = last + 1 - q;
+      if (len > 8) break;
+      v[i++] = leb_pack(load_le64(p + q) & (~0ull >> (64 - 8 * len)));
+      q = last + 1;
+      ends &= ends - 1;
+    }
+    p += q;
+    if (q) continue;
+    /* Nine or ten bytes (a value of eight or fewer ended in the window). */
+    if (!leb_long(p, &v[i], &len)) return col_bad(e, what, "value %zu past 64 bits", i);
+    p += len;
+    i++;
+  }
+  for (; i < n && end - p >= 10; i++) {
+    uint64_t w = load_le64(p), stops = ~w & 0x8080808080808080ull;
+    if (stops) {
+      len = (unsigned)(__builtin_ctzll(stops) >> 3) + 1;
+      v[i] = leb_pack(w & (stops ^ (stops - 1)));
+    } else if (!leb_long(p, &v[i], &len)) {
+      return col_bad(e, what, "value %zu past 64 bits", i);
+    }
+    p += len;
   }
   r->p = p;
   for (; i < n; i++) {
@@ -495,11 +526,12 @@ int intcol_read(tl_rd *r, uint64_t *v, size_t n, int is_signed, const char *what
     if (width && tl_rd_left(r) / width < n)
       return col_bad(e, what, "integer column holds fewer than %zu values", n);
     const uint8_t *p = tl_rd_bytes(r, (size_t)width * n);
-    for (size_t i = 0; i < n; i++) {
-      uint64_t x = 0;
-      for (int b = 0; b < width; b++) x |= (uint64_t)p[(size_t)b * n + i] << (8 * b);
-      v[i] = x;
-    }
+    /* Plane by plane: each pass a straight run over bytes and values. */
+    if (!width) memset(v, 0, n * sizeof *v);
+    else
+      for (size_t i = 0; i < n; i++) v[i] = p[i];
+    for (int b = 1; b < width; b++)
+      for (size_t i = 0; i < n; i++) v[i] |= (uint64_t)p[(size_t)b * n + i] << (8 * b);
   }
   if (rc) return rc;
   if (exps && is_signed)
@@ -525,6 +557,19 @@ static col_stream *find_stream(col_reader *r, unsigned kind, unsigned index) {
   return NULL;
 }
 
+/* Error rc of stream `name`, whose message starts with the name: the
+** same message with "columnar payload: stream <name>" (at most 127
+** bytes of it) in its place. */
+static int stream_error(tl_err *e, int rc, const char *name) {
+  size_t n = strlen(name);
+  if (strncmp(e->msg, name, n) != 0) return rc;
+  char what[128], rest[sizeof e->msg];
+  snprintf(what, sizeof what, "columnar payload: stream %s", name);
+  snprintf(rest, sizeof rest, "%s", e->msg + n);
+  tl_err_clear(e);
+  return tl_err_set(e, rc, "%s%s", what, rest);
+}
+
 int colr_get(col_reader *r, unsigned kind, unsigned index, const char *name, tl_rd *out) {
   col_stream *s = find_stream(r, kind, index);
   tl_rd_init(out, "", 0); /* an absent stream: empty (not NULL: no offset on NULL) */
@@ -540,11 +585,12 @@ int colr_get(col_reader *r, unsigned kind, unsigned index, const char *name, tl_
     tl_buf_reset(&s->content);
     if (tl_buf_reserve(&s->content, s->raw ? s->raw : 1))
       return tl_err_set(r->e, TL_ENOMEM, "columnar: out of memory");
-    char what[128];
-    snprintf(what, sizeof what, "columnar payload: stream %s", name);
+    /* Named plainly, and as "columnar payload: stream <name>" only in a
+    ** message: formatting that for each of a block's hundred streams cost
+    ** as much as decompressing the small ones. */
     int rc = tl_zs_decompress(r->zs, s->p, s->stored, s->coding == 2 ? r->dict : 0,
-                              (uint8_t *)s->content.p, s->raw, what, r->e);
-    if (rc) return rc;
+                              (uint8_t *)s->content.p, s->raw, name, r->e);
+    if (rc) return stream_error(r->e, rc, name);
     s->content.n = s->raw;
     s->ready = 1;
   }

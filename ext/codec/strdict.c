@@ -181,8 +181,6 @@ int tl_strtab_read(tl_strtab *t, tl_rd *r, uint32_t max_n, const char *what, tl_
   return TL_OK;
 }
 
-tl_str tl_strtab_get(tl_strtab *t, tl_batch *b, uint32_t i) {
-  tl_str *s = &t->interned[i];
-  if (!s->ptr) *s = tl_batch_intern(b, t->raw[i].ptr, t->raw[i].len);
-  return *s;
+tl_str tl_strtab_intern(tl_strtab *t, tl_batch *b, uint32_t i) {
+  return t->interned[i] = tl_batch_intern(b, t->raw[i].ptr, t->raw[i].len);
 }
