@@ -410,6 +410,13 @@ TEST(crafted_payloads_are_refused_exactly) {
   CHECK_STR(payload_error(hex, 1), "(decoded)");
   snprintf(hex, sizeof hex, "%s 05000100 00000100 %s", dir, op);
   CHECK_STR(payload_error(hex, 1), "columnar payload: stream start_ns: unknown mode 5");
+  /* The trace codes marked as a zstd frame (coding 1, 3 bytes of content)
+  ** that is not one: zstd's message under the stream's name. */
+  snprintf(hex, sizeof hex,
+           "00 06 0100 00 10 0200 01 03 03 0300 00 08 0600 00 04 0700 00 04 0800 00 13 "
+           "000102030405060708090a0b0c0d0e0f 000101 1011121314151617 00000100 00000100 %s", op);
+  CHECK_STR(payload_error(hex, 1),
+            "columnar payload: stream trace_refs: bad zstd frame: Unknown frame descriptor");
   snprintf(hex, sizeof hex, "%s 00000100 00000100 %s", dir, op);
   CHECK_STR(payload_error(hex, 2), "columnar payload: stream trace_refs: integer column holds "
                                    "fewer than 2 values");
