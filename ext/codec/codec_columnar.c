@@ -21,9 +21,9 @@
 **   start         deltas in the time order (parents first): from the
 **                 parent's start, the previous sibling's end, ...; each in
 **                 the time's own unit (whole milliseconds among
-**                 nanoseconds); the writer
-**                 measures every choice and keeps the smallest.  The end
-**                 is the start plus the duration.
+**                 nanoseconds); the writer measures every choice and
+**                 keeps the smallest.  The end is the start plus the
+**                 duration.
 **   operations    (name, kind, resource, scope, flags, attribute shape)
 **                 once each, and per span a code in its parent's context
 **   names         the table the operations' name codes index
@@ -40,10 +40,10 @@
 ** back from the parent's end.
 **
 ** Decoding honours the TL_FIELD_* mask: ids and times always, the rest only
-** when asked; decode_durations reads the durations alone.  Ids and times are decoded into arrays of
-** the state first, then every span is added and filled in one pass, then
-** the other fields asked for are decoded into the spans.  Spans keep their
-** order: rowids are positions in the block.
+** when asked; decode_durations reads the durations alone.  Ids and times
+** are decoded into arrays of the state first, then every span is added and
+** filled in one pass, then the other fields asked for are decoded into the
+** spans.  Spans keep their order: rowids are positions in the block.
 **
 ** The table's dictionary is raw content: the text streams (tables) a block
 ** repeats most, chosen by measuring (col_train).

@@ -142,9 +142,11 @@ int tl_zs_set_final_level(tl_zs *z, int level, tl_err *e);
 int tl_zs_compress_final(tl_zs *z, const void *src, size_t n, uint32_t dict, tl_buf *out,
                          tl_err *e);
 /* Decompresses the frame src[0..n) that must hold exactly size bytes into
-** dst (size bytes).  TL_EFORMAT naming `what` otherwise. */
+** dst (size bytes).  TL_EFORMAT naming prefix and `what` (one after the
+** other: a caller with many streams names each without formatting a name
+** it would only need for an error) otherwise. */
 int tl_zs_decompress(tl_zs *z, const uint8_t *src, size_t n, uint32_t dict, uint8_t *dst,
-                     size_t size, const char *what, tl_err *e);
+                     size_t size, const char *prefix, const char *what, tl_err *e);
 /* The first bytes of a formatted zstd dictionary: raw content that starts
 ** with them would be read as one. */
 #define TL_ZS_DICT_MAGIC "\x37\xA4\x30\xEC"

@@ -579,7 +579,7 @@ static int rel_decode(void *state, const uint8_t *p, size_t len, size_t n, uint3
     tl_buf_reset(&r->content);
     if (tl_buf_reserve(&r->content, size ? (size_t)size : 1)) return oom(r);
     int rc = tl_zs_decompress(r->zs, rd.p, left, (uint32_t)dict, (uint8_t *)r->content.p,
-                              (size_t)size, "relational payload", e);
+                              (size_t)size, "", "relational payload", e);
     if (rc) return rc;
     content = (const uint8_t *)r->content.p;
   }

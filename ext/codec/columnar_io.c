@@ -557,19 +557,6 @@ static col_stream *find_stream(col_reader *r, unsigned kind, unsigned index) {
   return NULL;
 }
 
-/* Error rc of stream `name`, whose message starts with the name: the
-** same message with "columnar payload: stream <name>" (at most 127
-** bytes of it) in its place. */
-static int stream_error(tl_err *e, int rc, const char *name) {
-  size_t n = strlen(name);
-  if (strncmp(e->msg, name, n) != 0) return rc;
-  char what[128], rest[sizeof e->msg];
-  snprintf(what, sizeof what, "columnar payload: stream %s", name);
-  snprintf(rest, sizeof rest, "%s", e->msg + n);
-  tl_err_clear(e);
-  return tl_err_set(e, rc, "%s%s", what, rest);
-}
-
 int colr_get(col_reader *r, unsigned kind, unsigned index, const char *name, tl_rd *out) {
   col_stream *s = find_stream(r, kind, index);
   tl_rd_init(out, "", 0); /* an absent stream: empty (not NULL: no offset on NULL) */
@@ -585,12 +572,13 @@ int colr_get(col_reader *r, unsigned kind, unsigned index, const char *name, tl_
     tl_buf_reset(&s->content);
     if (tl_buf_reserve(&s->content, s->raw ? s->raw : 1))
       return tl_err_set(r->e, TL_ENOMEM, "columnar: out of memory");
-    /* Named plainly, and as "columnar payload: stream <name>" only in a
-    ** message: formatting that for each of a block's hundred streams cost
-    ** as much as decompressing the small ones. */
+    /* The prefix apart: formatting "columnar payload: stream <name>" for
+    ** each of a block's hundred streams cost as much as decompressing the
+    ** small ones. */
     int rc = tl_zs_decompress(r->zs, s->p, s->stored, s->coding == 2 ? r->dict : 0,
-                              (uint8_t *)s->content.p, s->raw, name, r->e);
-    if (rc) return stream_error(r->e, rc, name);
+                              (uint8_t *)s->content.p, s->raw, "columnar payload: stream ", name,
+                              r->e);
+    if (rc) return rc;
     s->content.n = s->raw;
     s->ready = 1;
   }

@@ -155,22 +155,22 @@ int tl_zs_compress_final(tl_zs *z, const void *src, size_t n, uint32_t dict, tl_
 }
 
 int tl_zs_decompress(tl_zs *z, const uint8_t *src, size_t n, uint32_t dict, uint8_t *dst,
-                     size_t size, const char *what, tl_err *e) {
+                     size_t size, const char *prefix, const char *what, tl_err *e) {
   const zdict *d = dict ? find(z, dict) : NULL;
   if (dict && !d)
-    return tl_err_set(e, TL_EFORMAT, "%s: dictionary %u is not known", what, dict);
+    return tl_err_set(e, TL_EFORMAT, "%s%s: dictionary %u is not known", prefix, what, dict);
   size_t fsize = ZSTD_findFrameCompressedSize(src, n);
   if (ZSTD_isError(fsize) || fsize != n)
-    return tl_err_set(e, TL_EFORMAT, "%s: bad zstd frame%s%s", what,
+    return tl_err_set(e, TL_EFORMAT, "%s%s: bad zstd frame%s%s", prefix, what,
                       ZSTD_isError(fsize) ? ": " : " (bytes after it)",
                       ZSTD_isError(fsize) ? ZSTD_getErrorName(fsize) : "");
   size_t got = d ? ZSTD_decompress_usingDDict(z->dctx, dst, size, src, n, d->ddict)
                  : ZSTD_decompressDCtx(z->dctx, dst, size, src, n);
   if (ZSTD_isError(got))
-    return tl_err_set(e, TL_EFORMAT, "%s: zstd: %s", what, ZSTD_getErrorName(got));
+    return tl_err_set(e, TL_EFORMAT, "%s%s: zstd: %s", prefix, what, ZSTD_getErrorName(got));
   if (got != size)
-    return tl_err_set(e, TL_EFORMAT, "%s: %zu bytes of content, the directory says %zu", what,
-                      got, size);
+    return tl_err_set(e, TL_EFORMAT, "%s%s: %zu bytes of content, the directory says %zu",
+                      prefix, what, got, size);
   return TL_OK;
 }
 

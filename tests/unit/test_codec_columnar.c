@@ -140,53 +140,66 @@ TEST(odd_parent_structures_round_trip) {
 
 /* ---- field masks --------------------------------------------------------------- */
 
-/* The directory entry of stream kind (1-based directory order). */
-static const uint8_t *find_stream(const tl_buf *blob, unsigned want, size_t *len) {
+/* A blob's stream directory, as the tests below take blobs apart. */
+typedef struct blob_dir {
+  size_t payload; /* where the payload starts: after the envelope and span count */
+  size_t end;     /* where the directory ends and the first stream's bytes start */
+  size_t n;
+  struct {
+    uint64_t kind, index, stored, raw; /* raw: the content length (stored when coding 0) */
+    uint8_t coding;
+    size_t at;     /* where the stream's bytes are in the blob */
+    size_t raw_at; /* where its content length is in the directory (0: none) */
+  } s[256];
+} blob_dir;
+
+static void read_dir(const tl_buf *blob, blob_dir *d) {
   tl_rd r;
   tl_rd_init(&r, blob->p, blob->n);
   tl_rd_bytes(&r, 6);
   tl_rd_varint(&r); /* span count */
+  d->payload = blob->n - tl_rd_left(&r);
   tl_rd_varint(&r); /* dictionary */
-  uint64_t k = tl_rd_varint(&r), offset = 0, found = UINT64_MAX;
-  for (uint64_t i = 0; i < k; i++) {
-    uint64_t kind = tl_rd_varint(&r);
-    tl_rd_varint(&r);
-    uint8_t coding = tl_rd_u8(&r);
-    uint64_t stored = tl_rd_varint(&r);
-    if (coding) tl_rd_varint(&r);
-    if (kind == want) found = offset, *len = (size_t)stored;
-    offset += stored;
+  uint64_t k = tl_rd_varint(&r);
+  d->n = 0;
+  for (uint64_t i = 0; i < k && d->n < 256; i++, d->n++) {
+    d->s[i].kind = tl_rd_varint(&r);
+    d->s[i].index = tl_rd_varint(&r);
+    d->s[i].coding = tl_rd_u8(&r);
+    d->s[i].stored = tl_rd_varint(&r);
+    d->s[i].raw_at = d->s[i].coding ? blob->n - tl_rd_left(&r) : 0;
+    d->s[i].raw = d->s[i].coding ? tl_rd_varint(&r) : d->s[i].stored;
   }
-  return found == UINT64_MAX ? NULL : r.p + found;
+  d->end = blob->n - tl_rd_left(&r);
+  for (size_t i = 0, at = d->end; i < d->n; at += d->s[i++].stored) d->s[i].at = at;
+}
+
+/* The bytes of the (last) stream of kind `want`, NULL when there is none. */
+static const uint8_t *find_stream(const tl_buf *blob, unsigned want, size_t *len) {
+  blob_dir d;
+  read_dir(blob, &d);
+  const uint8_t *found = NULL;
+  for (size_t i = 0; i < d.n; i++)
+    if (d.s[i].kind == want) found = (const uint8_t *)blob->p + d.s[i].at, *len = d.s[i].stored;
+  return found;
 }
 
 /* The first content byte of stream kind (decompressed when it is a zstd
 ** frame without dictionary); 0 when there is no such stream. */
 static int stream_head(const tl_buf *blob, unsigned want, uint8_t *head) {
-  tl_rd r;
-  tl_rd_init(&r, blob->p, blob->n);
-  tl_rd_bytes(&r, 6);
-  tl_rd_varint(&r); /* span count */
-  tl_rd_varint(&r); /* dictionary */
-  uint64_t k = tl_rd_varint(&r), offset = 0, raw = 0, size = 0;
-  int coding = -1;
-  for (uint64_t i = 0; i < k; i++) {
-    uint64_t kind = tl_rd_varint(&r);
-    tl_rd_varint(&r);
-    uint8_t c = tl_rd_u8(&r);
-    uint64_t stored = tl_rd_varint(&r), content = c ? tl_rd_varint(&r) : stored;
-    if (kind == want) coding = c, raw = content, size = stored;
-    if (coding < 0) offset += stored;
-  }
-  if (coding < 0 || coding == 2) return 0;
-  const uint8_t *p = r.p + offset;
-  if (coding == 0) {
+  blob_dir d;
+  read_dir(blob, &d);
+  size_t i = 0;
+  while (i < d.n && d.s[i].kind != want) i++;
+  if (i == d.n || d.s[i].coding == 2) return 0;
+  const uint8_t *p = (const uint8_t *)blob->p + d.s[i].at;
+  if (d.s[i].coding == 0) {
     *head = p[0];
     return 1;
   }
-  uint8_t *out = malloc(raw);
-  size_t got = ZSTD_decompress(out, raw, p, size);
-  int ok = !ZSTD_isError(got) && got == raw;
+  uint8_t *out = malloc(d.s[i].raw);
+  size_t got = ZSTD_decompress(out, d.s[i].raw, p, d.s[i].stored);
+  int ok = !ZSTD_isError(got) && got == d.s[i].raw;
   if (ok) *head = out[0];
   free(out);
   return ok;
@@ -547,6 +560,12 @@ static char v3_msg[2][sizeof ((tl_err *)0)->msg];
 static uint64_t v3_start, v3_end, v3_duration;
 static uint32_t v3_stored, v3_actual; /* the check in the payload, the CRC of what it covers */
 
+/* The message of a head check that does not match. */
+static void head_check_message(char *out, size_t n, uint32_t stored, uint32_t actual) {
+  snprintf(out, n, "columnar payload: head check %08x, the directory and durations give %08x",
+           stored, actual);
+}
+
 static void v3_payload(const char *dur, const char *rest_dir, unsigned count,
                        const char *rest_data, uint32_t flip, uint8_t dur_flip) {
   tl_buf blob, d;
@@ -636,18 +655,12 @@ TEST(version3_payloads_are_refused_exactly) {
   /* The head check: of the bytes before it, there, after the durations. */
   char want[300];
   snprintf(data, sizeof data, "%s 00000100 %s", ids, op);
-  v3_payload("000114", dir, 5, data, 1, 0);
-  snprintf(want, sizeof want,
-           "columnar payload: head check %08x, the directory and durations give %08x",
-           v3_stored, v3_actual);
-  CHECK(v3_stored != v3_actual);
-  CHECK_V3(want);
-  v3_payload("000114", dir, 5, data, 0, 0x01); /* a duration flipped after the check */
-  snprintf(want, sizeof want,
-           "columnar payload: head check %08x, the directory and durations give %08x",
-           v3_stored, v3_actual);
-  CHECK(v3_stored != v3_actual);
-  CHECK_V3(want);
+  for (int after = 0; after < 2; after++) { /* the check flipped, or a duration after it */
+    v3_payload("000114", dir, 5, data, after ? 0 : 1, after ? 0x01 : 0);
+    head_check_message(want, sizeof want, v3_stored, v3_actual);
+    CHECK(v3_stored != v3_actual);
+    CHECK_V3(want);
+  }
   CHECK_STR(payload_error("00 02 0000 00 01 0100 00 10 aa 000102030405060708090a0b0c0d0e0f", 0),
             "columnar payload: durations without a head check of 4 raw bytes after them");
   CHECK_STR(payload_error("00 02 0000 00 01 0001 00 03 aa 000000", 0),
@@ -668,24 +681,16 @@ TEST(head_check_covers_directory_and_durations) {
   tl_buf_init(&blob);
   tl_err e = {0};
   CHECK_INT(encode_all(vt, st, b, &blob, &e), TL_OK);
-  /* Walk the directory: where the first content length of a compressed
-  ** stream is, where the durations and the check are. */
-  tl_rd r;
-  tl_rd_init(&r, blob.p, blob.n);
-  tl_rd_bytes(&r, 6);
-  tl_rd_varint(&r);
-  size_t payload = blob.n - tl_rd_left(&r), raw_at = 0, dur_stored = 0;
-  tl_rd_varint(&r);
-  uint64_t k = tl_rd_varint(&r);
-  for (uint64_t i = 0; i < k; i++) {
-    uint64_t kind = tl_rd_varint(&r), index = tl_rd_varint(&r);
-    uint8_t coding = tl_rd_u8(&r);
-    uint64_t stored = tl_rd_varint(&r);
-    if (kind == 0 && index == 0) dur_stored = (size_t)stored;
-    if (coding && !raw_at) raw_at = blob.n - tl_rd_left(&r);
-    if (coding) tl_rd_varint(&r);
+  /* Where the first content length of a compressed stream is, where the
+  ** durations and the check are. */
+  blob_dir dir;
+  read_dir(&blob, &dir);
+  size_t payload = dir.payload, dir_end = dir.end, raw_at = 0, dur_stored = 0;
+  for (size_t i = 0; i < dir.n; i++) {
+    if (dir.s[i].kind == 0 && dir.s[i].index == 0) dur_stored = (size_t)dir.s[i].stored;
+    if (!raw_at) raw_at = dir.s[i].raw_at;
   }
-  size_t dir_end = blob.n - tl_rd_left(&r), check_at = dir_end + dur_stored;
+  size_t check_at = dir_end + dur_stored;
   CHECK(raw_at > 0 && dur_stored > 0 && check_at + 4 <= blob.n);
   const size_t flips[3] = {raw_at, dir_end + dur_stored / 2, check_at + 2};
   for (int f = 0; f < 3; f++) {
@@ -698,9 +703,8 @@ TEST(head_check_covers_directory_and_durations) {
     tl_rd_init(&check, q + check_at, 4);
     uint32_t stored = tl_rd_le32(&check);
     char want[300];
-    snprintf(want, sizeof want,
-             "columnar payload: head check %08x, the directory and durations give %08x", stored,
-             libdeflate_crc32(0, q + payload, check_at - payload));
+    head_check_message(want, sizeof want, stored,
+                       (uint32_t)libdeflate_crc32(0, q + payload, check_at - payload));
     tl_batch *out = tl_batch_new();
     tl_cols cols;
     memset(&cols, 0, sizeof cols);
